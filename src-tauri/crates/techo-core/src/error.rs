@@ -1,0 +1,79 @@
+//! The core's one error type. Every message is a plain sentence that says what happened and
+//! what to do; none contains health data, passphrases or keys.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the passphrase is not right for this vault; nothing was changed — try again")]
+    WrongPassphrase,
+    #[error("there is no Techo vault at {0}; create one with `techo init`")]
+    NoVault(PathBuf),
+    #[error("{path} is not a Techo vault ({reason}); choose the folder `techo init` created")]
+    NotAVault { path: PathBuf, reason: String },
+    #[error("{0} is an unencrypted SQLite database; Techo never opens, changes or overwrites it — move it away or choose another vault path")]
+    PlaintextDatabase(PathBuf),
+    #[error("the vault is damaged or was changed outside Techo ({0}); restore it from a backup")]
+    Corrupt(String),
+    #[error("this vault was written by a newer Techo (schema {found}; this Techo knows up to {supported}); update Techo to open it")]
+    NewerVersion { found: i64, supported: i64 },
+    #[error("the vault is locked; unlock it first")]
+    Locked,
+    #[error("{0} already holds a vault or other files; choose an empty or new folder")]
+    VaultExists(PathBuf),
+    #[error("no OS keyring is available here ({0}); unlock with your recovery passphrase")]
+    KeyringUnavailable(String),
+    #[error("the OS keyring holds no key for this vault; unlock with your recovery passphrase")]
+    KeyringNoKey,
+    #[error("cannot import {file}: {reason}; nothing from this file was stored")]
+    Import { file: String, reason: String },
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("{0} was not found")]
+    NotFound(String),
+    #[error("could not read or write {path}: {source}")]
+    Io { path: PathBuf, #[source] source: std::io::Error },
+    #[error("internal database error ({0}); please report it")]
+    Database(String),
+}
+
+impl Error {
+    /// A stable, machine-readable code (CLI exit codes and IPC errors are derived from it).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::WrongPassphrase => "wrong_passphrase",
+            Error::NoVault(_) => "no_vault",
+            Error::NotAVault { .. } => "not_a_vault",
+            Error::PlaintextDatabase(_) => "plaintext_database",
+            Error::Corrupt(_) => "corrupt",
+            Error::NewerVersion { .. } => "newer_version",
+            Error::Locked => "locked",
+            Error::VaultExists(_) => "vault_exists",
+            Error::KeyringUnavailable(_) | Error::KeyringNoKey => "keyring_unavailable",
+            Error::Import { .. } | Error::InvalidInput(_) => "invalid_input",
+            Error::NotFound(_) => "not_found",
+            Error::Io { .. } => "io",
+            Error::Database(_) => "internal",
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { path, source }
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ffi::ErrorCode;
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DatabaseCorrupt) | Some(ErrorCode::NotADatabase) => {
+                Error::Corrupt("an encrypted page failed its integrity check".into())
+            }
+            // rusqlite's Display for SQL errors names the SQL problem, never bound values.
+            _ => Error::Database(e.to_string()),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,595 @@
+//! Streaming import: one file is one transaction. Resources are matched to a person, de-duplicated
+//! across sources, versioned, indexed and given provenance as they stream by; any error rolls the
+//! whole file back, so the vault is exactly as before.
+
+use crate::error::{Error, Result};
+use crate::vault::Vault;
+use rusqlite::{params, OptionalExtension, Transaction};
+use serde_json::Value;
+use std::cell::Cell;
+use std::collections::BTreeSet;
+use std::io::{Read, Seek};
+use std::path::Path;
+use std::rc::Rc;
+use techo_fhir::index;
+use techo_fhir::reader::{self, Failure, FormatHint, Item, Position, ReadError};
+
+#[derive(Clone, Debug, Default)]
+pub struct ImportOptions {
+    /// Put every resource of the file into this person's record (no patient matching).
+    pub person: Option<i64>,
+    /// A display name for the source (default: the file name).
+    pub source_name: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ImportReport {
+    pub file: String,
+    pub person_id: i64,
+    /// Resources read from the file.
+    pub resources: u64,
+    /// New records.
+    pub new: u64,
+    /// Records that got a new version.
+    pub updated: u64,
+    /// Resources already stored as they are (re-imports), or older than what is stored.
+    pub unchanged: u64,
+    /// Resources that another source had already sent: linked to that record, not duplicated.
+    pub merged: u64,
+    /// Bundle entries without a resource (DELETE/GET requests), not imported.
+    pub skipped: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ImportProgress {
+    pub bytes_read: u64,
+    pub total_bytes: u64,
+    pub resources: u64,
+}
+
+/// Counts bytes read, for progress.
+struct Counted<R> {
+    inner: R,
+    n: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let k = self.inner.read(buf)?;
+        self.n.set(self.n.get() + k as u64);
+        Ok(k)
+    }
+}
+
+impl<R: Seek> Seek for Counted<R> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        let p = self.inner.seek(pos)?;
+        self.n.set(p);
+        Ok(p)
+    }
+}
+
+/// Why a pass stopped.
+enum Stop {
+    /// The first resource is not a Patient: the person must be found by a first pass.
+    NeedPrescan,
+    Fail(String),
+    Db(Error),
+}
+
+impl From<rusqlite::Error> for Stop {
+    fn from(e: rusqlite::Error) -> Self {
+        Stop::Db(e.into())
+    }
+}
+
+fn source_ref(item: &Item) -> String {
+    match &item.id {
+        Some(id) => format!("{}/{}", item.resource_type, id),
+        None => item.full_url.clone().unwrap_or_default(),
+    }
+}
+
+fn meta_str(r: &Value, k: &str) -> Option<String> {
+    r.get("meta")?.get(k)?.as_str().map(str::to_owned)
+}
+
+/// What is known about the patient of this file while it streams.
+#[derive(Default)]
+struct PatientCtx {
+    person: Option<i64>,
+    fixed: bool,
+    /// Found by the prescan: a new person to create (inside the transaction) from this name.
+    create: Option<String>,
+    seen_patient: bool,
+    refs: BTreeSet<String>,
+    identifiers: BTreeSet<(String, String)>,
+}
+
+impl Vault {
+    /// Imports one file: a Bundle of any type, NDJSON, or a single resource.
+    pub fn import_file(&mut self, path: &Path, opts: &ImportOptions, progress: &mut dyn FnMut(&ImportProgress)) -> Result<ImportReport> {
+        let shown = path.display().to_string();
+        let fail = |reason: String| Error::Import { file: shown.clone(), reason };
+        let meta = std::fs::metadata(path).map_err(|e| fail(format!("could not open it ({})", io_reason(&e))))?;
+        if meta.is_dir() {
+            return Err(fail("it is a folder, not a file".into()));
+        }
+        let file = std::fs::File::open(path).map_err(|e| fail(format!("could not open it ({})", io_reason(&e))))?;
+        let hint = match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            Some("ndjson" | "jsonl") => FormatHint::Ndjson,
+            _ => FormatHint::Detect,
+        };
+        let uri = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned()).display().to_string();
+        let name = opts
+            .source_name
+            .clone()
+            .unwrap_or_else(|| path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| shown.clone()));
+        self.import_reader(&shown, "file", &name, &uri, file, meta.len(), hint, opts, progress)
+    }
+
+    /// Imports from any seekable reader (the file path is only used in messages).
+    #[allow(clippy::too_many_arguments)]
+    pub fn import_reader<R: Read + Seek>(
+        &mut self,
+        shown: &str,
+        source_kind: &str,
+        source_name: &str,
+        source_uri: &str,
+        input: R,
+        total_bytes: u64,
+        hint: FormatHint,
+        opts: &ImportOptions,
+        progress: &mut dyn FnMut(&ImportProgress),
+    ) -> Result<ImportReport> {
+        let fail = |reason: String| Error::Import { file: shown.to_owned(), reason };
+        let counter = Rc::new(Cell::new(0u64));
+        let mut input = Counted { inner: input, n: counter.clone() };
+
+        let mut ctx = PatientCtx::default();
+        if let Some(p) = opts.person {
+            self.person(p).map_err(|_| Error::InvalidInput(format!("there is no person {p} in this vault; see `techo person list`")))?;
+            ctx.person = Some(p);
+            ctx.fixed = true;
+        }
+        let mut prescanned = false;
+        loop {
+            input.seek(std::io::SeekFrom::Start(0)).map_err(|e| fail(format!("could not read it ({})", io_reason(&e))))?;
+            let tx = self.conn.transaction()?;
+            let source_id = ensure_source(&tx, source_kind, source_name, source_uri)?;
+            tx.execute("INSERT INTO imports(source_id, started_at) VALUES (?1, ?2)", params![source_id, crate::now()])?;
+            let import_id = tx.last_insert_rowid();
+            if let Some(name) = &ctx.create {
+                ctx.person = Some(insert_person(&tx, name)?);
+            }
+            let mut report = ImportReport { file: shown.to_owned(), ..Default::default() };
+            let mut pass = Pass { tx: &tx, source_id, import_id, ctx: &mut ctx, report: &mut report, now: crate::now() };
+            let mut last_progress = 0u64;
+            let result = reader::read(&mut input, hint, |item| {
+                pass.item(item)?;
+                let n = pass.report.resources;
+                if n - last_progress >= 500 {
+                    last_progress = n;
+                    progress(&ImportProgress { bytes_read: counter.get(), total_bytes, resources: n });
+                }
+                Ok::<(), Stop>(())
+            });
+            match result {
+                Ok(summary) => {
+                    report.skipped = summary.skipped;
+                    let person = match ctx.person {
+                        Some(p) => p,
+                        None => return Err(fail("it holds no resources".into())),
+                    };
+                    report.person_id = person;
+                    tx.execute(
+                        "UPDATE imports SET person_id=?1, finished_at=?2, resources=?3, new=?4, updated=?5, unchanged=?6 WHERE id=?7",
+                        params![person, crate::now(), report.resources as i64, report.new as i64, report.updated as i64, (report.unchanged + report.merged) as i64, import_id],
+                    )?;
+                    tx.commit()?;
+                    progress(&ImportProgress { bytes_read: total_bytes, total_bytes, resources: report.resources });
+                    return Ok(report);
+                }
+                Err(Failure::Handler(Stop::NeedPrescan)) if !prescanned => {
+                    drop(tx);
+                    prescanned = true;
+                    input.seek(std::io::SeekFrom::Start(0)).map_err(|e| fail(format!("could not read it ({})", io_reason(&e))))?;
+                    ctx = match self.prescan(&mut input, hint, shown)? {
+                        Ok(person) => PatientCtx { person: Some(person), ..Default::default() },
+                        Err(name) => PatientCtx { create: Some(name), ..Default::default() },
+                    };
+                    continue;
+                }
+                Err(Failure::Handler(Stop::NeedPrescan)) => unreachable!("the person is known after a prescan"),
+                Err(Failure::Handler(Stop::Fail(reason))) => return Err(fail(reason)),
+                Err(Failure::Handler(Stop::Db(e))) => return Err(e),
+                Err(Failure::Read(ReadError::Io(e))) => return Err(fail(format!("could not read it ({})", io_reason(&e)))),
+                Err(Failure::Read(e)) => return Err(fail(e.to_string())),
+            }
+        }
+    }
+
+    /// First pass for files that do not start with their Patient: finds whose record it is.
+    /// `Ok(Ok(person))`, or `Ok(Err(name))`: a new person to create from the file's Patient.
+    fn prescan<R: Read + Seek>(&mut self, input: &mut R, hint: FormatHint, shown: &str) -> Result<std::result::Result<i64, String>> {
+        let fail = |reason: String| Error::Import { file: shown.to_owned(), reason };
+        let mut patients: Vec<(String, BTreeSet<(String, String)>, Position)> = Vec::new();
+        let mut first_name = None;
+        let mut refs: BTreeSet<String> = BTreeSet::new();
+        let r = reader::read(input, hint, |item| {
+            if item.resource_type == "Patient" {
+                let ids: BTreeSet<_> = index::extract(&item.resource).identifiers.into_iter().collect();
+                let sref = source_ref(&item);
+                if !patients.iter().any(|(r, i, _)| *r == sref || !i.is_disjoint(&ids)) {
+                    if patients.is_empty() {
+                        first_name = Some(patient_name(&item.resource));
+                    }
+                    patients.push((sref, ids, item.position));
+                }
+                if patients.len() > 1 {
+                    return Err(());
+                }
+            } else if refs.len() < 64 {
+                for r in index::extract(&item.resource).patient_refs {
+                    refs.insert(r);
+                }
+            }
+            Ok(())
+        });
+        match r {
+            Ok(_) => {}
+            Err(Failure::Handler(())) => {
+                let at = patients[1].2;
+                return Err(fail(format!("{at}: a second, different patient; a file must hold one person's record, or name the person with --person")));
+            }
+            Err(Failure::Read(ReadError::Io(e))) => return Err(fail(format!("could not read it ({})", io_reason(&e)))),
+            Err(Failure::Read(e)) => return Err(fail(e.to_string())),
+        }
+        if let Some((sref, ids, _)) = patients.first() {
+            return Ok(match self.match_person(ids, Some(sref))? {
+                Some(p) => Ok(p),
+                None => Err(first_name.unwrap_or_else(|| "Unnamed person".into())),
+            });
+        }
+        // No Patient in the file: the references may name a patient already in the vault.
+        let mut persons = BTreeSet::new();
+        for r in &refs {
+            let id = r.rsplit('/').next().unwrap_or(r);
+            let found: Option<i64> = self
+                .conn
+                .query_row(
+                    "SELECT r.person_id FROM provenance p JOIN records r ON r.id = p.record_id WHERE p.rtype = 'Patient' AND (p.source_ref = ?1 OR p.source_ref = ?2) LIMIT 1",
+                    params![r, format!("Patient/{id}")],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            if let Some(p) = found {
+                persons.insert(p);
+            }
+        }
+        match persons.len() {
+            1 => return Ok(Ok(*persons.first().expect("one"))),
+            0 => {}
+            _ => return Err(fail("its resources refer to patients of two different persons; pass --person".into())),
+        }
+        let all = self.persons()?;
+        match all.len() {
+            1 => Ok(Ok(all[0].id)),
+            0 => Err(fail("it names no patient and the vault has no person yet; add one with `techo person add` or import the Patient first".into())),
+            _ => Err(fail("it names no patient and the vault holds several persons; say whose record it is with --person".into())),
+        }
+    }
+
+    /// The person whose identifiers (or earlier Patient record) match.
+    fn match_person(&self, ids: &BTreeSet<(String, String)>, sref: Option<&str>) -> Result<Option<i64>> {
+        match_person(&self.conn, ids, sref)
+    }
+}
+
+fn match_person(conn: &rusqlite::Connection, ids: &BTreeSet<(String, String)>, sref: Option<&str>) -> Result<Option<i64>> {
+    let mut found = BTreeSet::new();
+    let mut stmt = conn.prepare_cached("SELECT person_id FROM person_identifiers WHERE system = ?1 AND value = ?2")?;
+    for (s, v) in ids {
+        if let Some(p) = stmt.query_row(params![s, v], |r| r.get::<_, i64>(0)).optional()? {
+            found.insert(p);
+        }
+    }
+    if found.len() > 1 {
+        return Err(Error::InvalidInput("this patient's identifiers belong to two different persons in the vault; pass --person".into()));
+    }
+    if let Some(p) = found.first() {
+        return Ok(Some(*p));
+    }
+    if let Some(sref) = sref {
+        let p: Option<i64> = conn
+            .query_row(
+                "SELECT r.person_id FROM provenance p JOIN records r ON r.id = p.record_id WHERE p.rtype = 'Patient' AND p.source_ref = ?1 LIMIT 1",
+                [sref],
+                |r| r.get(0),
+            )
+            .optional()?;
+        return Ok(p);
+    }
+    Ok(None)
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn ensure_source(tx: &Transaction<'_>, kind: &str, name: &str, uri: &str) -> Result<i64> {
+    if let Some(id) = tx
+        .query_row("SELECT id FROM sources WHERE kind = ?1 AND uri = ?2", params![kind, uri], |r| r.get(0))
+        .optional()?
+    {
+        return Ok(id);
+    }
+    tx.execute(
+        "INSERT INTO sources(kind, name, uri, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![kind, name, uri, crate::now()],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// A new person; the vault's first person is "self".
+fn insert_person(tx: &rusqlite::Connection, name: &str) -> Result<i64> {
+    let first: i64 = tx.query_row("SELECT count(*) FROM persons", [], |r| r.get(0))?;
+    tx.execute(
+        "INSERT INTO persons(display_name, relationship, created_at) VALUES (?1, ?2, ?3)",
+        params![name, if first == 0 { Some("self") } else { None }, crate::now()],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// The display name of a Patient resource, for a new person.
+fn patient_name(r: &Value) -> String {
+    let n = r.get("name").and_then(|n| n.as_array()).and_then(|a| {
+        // Prefer the kanji (IDE) or official name; JP Core marks the kana name SYL.
+        a.iter()
+            .find(|n| {
+                n.get("extension").and_then(Value::as_array).is_some_and(|e| {
+                    e.iter().any(|x| x.get("valueCode").and_then(Value::as_str) == Some("IDE"))
+                })
+            })
+            .or_else(|| a.iter().find(|n| n.get("use").and_then(Value::as_str) == Some("official")))
+            .or_else(|| a.first())
+    });
+    let Some(n) = n else { return "Unnamed person".into() };
+    if let Some(t) = n.get("text").and_then(Value::as_str) {
+        if !t.trim().is_empty() {
+            return t.trim().chars().take(200).collect();
+        }
+    }
+    let family = n.get("family").and_then(Value::as_str).unwrap_or("");
+    let given: Vec<&str> = n.get("given").and_then(Value::as_array).map(|g| g.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let s = format!("{} {}", family, given.join(" ")).trim().to_owned();
+    if s.is_empty() {
+        "Unnamed person".into()
+    } else {
+        s.chars().take(200).collect()
+    }
+}
+
+struct Pass<'a, 't> {
+    tx: &'a Transaction<'t>,
+    source_id: i64,
+    import_id: i64,
+    ctx: &'a mut PatientCtx,
+    report: &'a mut ImportReport,
+    now: String,
+}
+
+impl Pass<'_, '_> {
+    fn item(&mut self, item: Item) -> std::result::Result<(), Stop> {
+        let ix = index::extract(&item.resource);
+        if item.resource_type == "Patient" {
+            self.patient(&item, &ix)?;
+        } else if self.ctx.person.is_none() {
+            return Err(Stop::NeedPrescan);
+        }
+        let person = self.ctx.person.expect("person resolved");
+        self.report.resources += 1;
+        self.upsert(person, &item, &ix)
+    }
+
+    /// Resolves (first Patient) or checks (later ones) whose record this file is.
+    fn patient(&mut self, item: &Item, ix: &index::IndexEntry) -> std::result::Result<(), Stop> {
+        let ids: BTreeSet<(String, String)> = ix.identifiers.iter().cloned().collect();
+        let sref = source_ref(item);
+        let at = item.position;
+        match self.ctx.person {
+            None => {
+                let person = match match_person(self.tx, &ids, Some(&sref)).map_err(Stop::Db)? {
+                    Some(p) => p,
+                    None => insert_person(self.tx, &patient_name(&item.resource)).map_err(Stop::Db)?,
+                };
+                self.ctx.person = Some(person);
+            }
+            // The prescan already found this file's one patient.
+            Some(_) if !self.ctx.fixed && !self.ctx.seen_patient => {}
+            Some(person) if !self.ctx.fixed => {
+                let same = self.ctx.refs.contains(&sref)
+                    || !self.ctx.identifiers.is_disjoint(&ids)
+                    || match_person(self.tx, &ids, None).map_err(Stop::Db)? == Some(person);
+                if !same {
+                    return Err(Stop::Fail(format!(
+                        "{at}: a second, different patient; a file must hold one person's record, or name the person with --person"
+                    )));
+                }
+            }
+            Some(_) => {}
+        }
+        let person = self.ctx.person.expect("set");
+        self.ctx.seen_patient = true;
+        self.ctx.refs.insert(sref);
+        for (s, v) in &ids {
+            self.ctx.identifiers.insert((s.clone(), v.clone()));
+            self.tx.execute(
+                "INSERT OR IGNORE INTO person_identifiers(system, value, person_id) VALUES (?1, ?2, ?3)",
+                params![s, v, person],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn upsert(&mut self, person: i64, item: &Item, ix: &index::IndexEntry) -> std::result::Result<(), Stop> {
+        let tx = self.tx;
+        let sref = source_ref(item);
+        let rtype = item.resource_type.as_str();
+        let text = serde_json::to_string(&item.resource).expect("a JSON value serializes");
+        let hash = index::content_hash(&item.resource);
+        let version_id = meta_str(&item.resource, "versionId");
+        let last_updated = meta_str(&item.resource, "lastUpdated");
+
+        let prov: Option<(i64, i64, Option<String>)> = tx
+            .prepare_cached("SELECT record_id, import_id, last_updated FROM provenance WHERE source_id = ?1 AND rtype = ?2 AND source_ref = ?3")?
+            .query_row(params![self.source_id, rtype, sref], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        if let Some((rid, import_id, prev_lu)) = prov {
+            let current: String = tx.prepare_cached("SELECT resource FROM records WHERE id = ?1")?.query_row([rid], |r| r.get(0))?;
+            if import_id == self.import_id {
+                if current == text {
+                    self.report.unchanged += 1;
+                    return Ok(());
+                }
+                return Err(Stop::Fail(format!(
+                    "{}: {sref} appears twice in this file with different content",
+                    item.position
+                )));
+            }
+            tx.prepare_cached("UPDATE provenance SET import_id = ?1 WHERE source_id = ?2 AND rtype = ?3 AND source_ref = ?4")?
+                .execute(params![self.import_id, self.source_id, rtype, sref])?;
+            let older = matches!((&last_updated, &prev_lu), (Some(new), Some(old)) if is_older(new, old));
+            if current == text || older {
+                self.report.unchanged += 1;
+                return Ok(());
+            }
+            self.replace(rid, item, ix, &text, &hash, last_updated.as_deref())?;
+            tx.prepare_cached(
+                "UPDATE provenance SET version_id = ?1, last_updated = ?2, received_at = ?3 WHERE source_id = ?4 AND rtype = ?5 AND source_ref = ?6",
+            )?
+            .execute(params![version_id, last_updated, self.now, self.source_id, rtype, sref])?;
+            self.report.updated += 1;
+            return Ok(());
+        }
+
+        // Another source may have sent the same record: by business identifier, or by content.
+        // Within one source, its own ids tell resources apart (two dispenses may share a
+        // prescription number), so only records this source has not sent are candidates.
+        let mut same: Option<(i64, bool)> = None;
+        {
+            let mut stmt = tx.prepare_cached(
+                "SELECT i.record_id FROM record_identifiers i WHERE i.person_id = ?1 AND i.rtype = ?2 AND i.system = ?3 AND i.value = ?4
+                 AND NOT EXISTS (SELECT 1 FROM provenance p WHERE p.record_id = i.record_id AND p.source_id = ?5)",
+            )?;
+            for (s, v) in &ix.identifiers {
+                if let Some(rid) = stmt.query_row(params![person, rtype, s, v, self.source_id], |r| r.get::<_, i64>(0)).optional()? {
+                    same = Some((rid, true));
+                    break;
+                }
+            }
+        }
+        if same.is_none() {
+            same = tx
+                .prepare_cached(
+                    "SELECT r.id FROM records r WHERE r.person_id = ?1 AND r.rtype = ?2 AND r.content_hash = ?3
+                     AND NOT EXISTS (SELECT 1 FROM provenance p WHERE p.record_id = r.id AND p.source_id = ?4) LIMIT 1",
+                )?
+                .query_row(params![person, rtype, &hash[..], self.source_id], |r| r.get::<_, i64>(0))
+                .optional()?
+                .map(|rid| (rid, false));
+        }
+        if let Some((rid, by_identifier)) = same {
+            self.insert_provenance(rid, rtype, &sref, &version_id, &last_updated)?;
+            if by_identifier {
+                let (cur_hash, cur_lu): (Vec<u8>, Option<String>) = tx
+                    .prepare_cached("SELECT content_hash, last_updated FROM records WHERE id = ?1")?
+                    .query_row([rid], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                let newer = match (&last_updated, &cur_lu) {
+                    (Some(new), Some(old)) => is_older(old, new),
+                    (Some(_), None) => true,
+                    _ => false,
+                };
+                if cur_hash != hash && newer {
+                    self.replace(rid, item, ix, &text, &hash, last_updated.as_deref())?;
+                    self.report.updated += 1;
+                    return Ok(());
+                }
+            }
+            self.report.merged += 1;
+            return Ok(());
+        }
+
+        tx.prepare_cached(
+            "INSERT INTO records(person_id, rtype, resource_id, source_id, version, resource, content_hash, clinical_date, status, display, last_updated, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+        )?
+        .execute(params![
+            person, rtype, item.id, self.source_id, text, &hash[..], ix.clinical_date, ix.status, ix.display, last_updated, self.now
+        ])?;
+        let rid = tx.last_insert_rowid();
+        self.index(rid, person, rtype, ix)?;
+        self.insert_provenance(rid, rtype, &sref, &version_id, &last_updated)?;
+        self.report.new += 1;
+        Ok(())
+    }
+
+    fn insert_provenance(&self, rid: i64, rtype: &str, sref: &str, version_id: &Option<String>, last_updated: &Option<String>) -> rusqlite::Result<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO provenance(source_id, rtype, source_ref, record_id, version_id, last_updated, received_at, import_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![self.source_id, rtype, sref, rid, version_id, last_updated, self.now, self.import_id])?;
+        Ok(())
+    }
+
+    fn index(&self, rid: i64, person: i64, rtype: &str, ix: &index::IndexEntry) -> rusqlite::Result<()> {
+        let tx = self.tx;
+        let mut codes = tx.prepare_cached("INSERT OR IGNORE INTO record_codes(system, code, record_id) VALUES (?1, ?2, ?3)")?;
+        for (s, c) in &ix.codes {
+            codes.execute(params![s, c, rid])?;
+        }
+        let mut ids = tx.prepare_cached(
+            "INSERT OR IGNORE INTO record_identifiers(person_id, rtype, system, value, record_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for (s, v) in &ix.identifiers {
+            ids.execute(params![person, rtype, s, v, rid])?;
+        }
+        if !ix.text.is_empty() {
+            tx.prepare_cached("INSERT INTO record_fts(rowid, text) VALUES (?1, ?2)")?.execute(params![rid, ix.text])?;
+        }
+        Ok(())
+    }
+
+    /// Keeps the current version in `record_versions` and stores the new one.
+    fn replace(&self, rid: i64, item: &Item, ix: &index::IndexEntry, text: &str, hash: &[u8; 32], last_updated: Option<&str>) -> rusqlite::Result<()> {
+        let tx = self.tx;
+        tx.prepare_cached(
+            "INSERT INTO record_versions(record_id, version, resource, source_id, superseded_at) SELECT id, version, resource, source_id, ?2 FROM records WHERE id = ?1",
+        )?
+        .execute(params![rid, self.now])?;
+        let (person, rtype): (i64, String) =
+            tx.prepare_cached("SELECT person_id, rtype FROM records WHERE id = ?1")?.query_row([rid], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        tx.prepare_cached(
+            "UPDATE records SET version = version + 1, resource = ?2, content_hash = ?3, clinical_date = ?4, status = ?5, display = ?6,
+             last_updated = ?7, updated_at = ?8, source_id = ?9, resource_id = COALESCE(?10, resource_id) WHERE id = ?1",
+        )?
+        .execute(params![rid, text, &hash[..], ix.clinical_date, ix.status, ix.display, last_updated, self.now, self.source_id, item.id])?;
+        tx.prepare_cached("DELETE FROM record_codes WHERE record_id = ?1")?.execute([rid])?;
+        tx.prepare_cached("DELETE FROM record_identifiers WHERE record_id = ?1")?.execute([rid])?;
+        tx.prepare_cached("DELETE FROM record_fts WHERE rowid = ?1")?.execute([rid])?;
+        self.index(rid, person, &rtype, ix)
+    }
+}
+
+/// Whether FHIR instant `a` is before `b` (unparseable values are never "older").
+fn is_older(a: &str, b: &str) -> bool {
+    match (index::normalize_date(a), index::normalize_date(b)) {
+        (Some(a), Some(b)) => a < b,
+        _ => false,
+    }
+}

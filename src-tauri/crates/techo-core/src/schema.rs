@@ -1,0 +1,165 @@
+//! The vault's schema. Migrations are append-only: never edit a published one, add the next.
+
+use crate::error::{Error, Result};
+use rusqlite::Connection;
+
+pub struct Migration {
+    pub version: i64,
+    pub description: &'static str,
+    pub sql: &'static str,
+}
+
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    description: "persons, sources, records with versions and provenance, codes, identifiers, trigram full text",
+    sql: r#"
+CREATE TABLE vault_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+
+CREATE TABLE persons(
+    id INTEGER PRIMARY KEY,
+    display_name TEXT NOT NULL,
+    relationship TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE person_identifiers(
+    system TEXT NOT NULL,
+    value TEXT NOT NULL,
+    person_id INTEGER NOT NULL REFERENCES persons(id),
+    PRIMARY KEY(system, value)
+) WITHOUT ROWID;
+
+CREATE TABLE sources(
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('file', 'endpoint', 'home', 'share')),
+    name TEXT NOT NULL,
+    uri TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE(kind, uri)
+);
+
+CREATE TABLE imports(
+    id INTEGER PRIMARY KEY,
+    source_id INTEGER NOT NULL REFERENCES sources(id),
+    person_id INTEGER REFERENCES persons(id),
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    resources INTEGER NOT NULL DEFAULT 0,
+    new INTEGER NOT NULL DEFAULT 0,
+    updated INTEGER NOT NULL DEFAULT 0,
+    unchanged INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE records(
+    id INTEGER PRIMARY KEY,
+    person_id INTEGER NOT NULL REFERENCES persons(id),
+    rtype TEXT NOT NULL,
+    resource_id TEXT,
+    source_id INTEGER NOT NULL REFERENCES sources(id),
+    version INTEGER NOT NULL,
+    resource TEXT NOT NULL,
+    content_hash BLOB NOT NULL,
+    clinical_date TEXT,
+    status TEXT,
+    display TEXT,
+    last_updated TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX records_timeline ON records(person_id, clinical_date DESC, id DESC);
+CREATE INDEX records_type ON records(person_id, rtype, clinical_date DESC, id DESC);
+CREATE INDEX records_hash ON records(person_id, rtype, content_hash);
+
+CREATE TABLE record_versions(
+    record_id INTEGER NOT NULL REFERENCES records(id),
+    version INTEGER NOT NULL,
+    resource TEXT NOT NULL,
+    source_id INTEGER NOT NULL REFERENCES sources(id),
+    superseded_at TEXT NOT NULL,
+    PRIMARY KEY(record_id, version)
+) WITHOUT ROWID;
+
+CREATE TABLE provenance(
+    source_id INTEGER NOT NULL REFERENCES sources(id),
+    rtype TEXT NOT NULL,
+    source_ref TEXT NOT NULL,
+    record_id INTEGER NOT NULL REFERENCES records(id),
+    version_id TEXT,
+    last_updated TEXT,
+    received_at TEXT NOT NULL,
+    import_id INTEGER NOT NULL REFERENCES imports(id),
+    PRIMARY KEY(source_id, rtype, source_ref)
+) WITHOUT ROWID;
+CREATE INDEX provenance_record ON provenance(record_id);
+
+CREATE TABLE record_codes(
+    system TEXT NOT NULL,
+    code TEXT NOT NULL,
+    record_id INTEGER NOT NULL REFERENCES records(id),
+    PRIMARY KEY(system, code, record_id)
+) WITHOUT ROWID;
+CREATE INDEX record_codes_record ON record_codes(record_id);
+
+CREATE TABLE record_identifiers(
+    person_id INTEGER NOT NULL,
+    rtype TEXT NOT NULL,
+    system TEXT NOT NULL,
+    value TEXT NOT NULL,
+    record_id INTEGER NOT NULL REFERENCES records(id),
+    PRIMARY KEY(person_id, rtype, system, value)
+) WITHOUT ROWID;
+CREATE INDEX record_identifiers_record ON record_identifiers(record_id);
+
+CREATE VIRTUAL TABLE record_fts USING fts5(text, content='', contentless_delete=1, tokenize='trigram');
+CREATE VIRTUAL TABLE record_fts_vocab USING fts5vocab(record_fts, 'row');
+"#,
+}];
+
+pub fn latest() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+/// The schema version of an opened vault, or `None` when it has no version table.
+pub fn current(conn: &Connection) -> Result<Option<i64>> {
+    let has: bool = conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_version')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has {
+        return Ok(None);
+    }
+    Ok(Some(conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0))?))
+}
+
+/// Brings the schema up to date, each migration in its own transaction.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)",
+    )?;
+    let have = current(conn)?.unwrap_or(0);
+    if have > latest() {
+        return Err(Error::NewerVersion { found: have, supported: latest() });
+    }
+    for m in MIGRATIONS.iter().filter(|m| m.version > have) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(m.sql)?;
+        tx.execute(
+            "INSERT INTO schema_version(version, description, applied_at) VALUES (?1, ?2, ?3)",
+            rusqlite::params![m.version, m.description, crate::now()],
+        )?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_numbered_one_by_one() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version, i as i64 + 1);
+        }
+    }
+}

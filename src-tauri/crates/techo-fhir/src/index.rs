@@ -1,0 +1,397 @@
+//! What the store indexes about a resource. Pure functions of the resource's JSON.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// Full-text pieces are cut at this many bytes per resource (the stored resource is not).
+pub const MAX_TEXT_BYTES: usize = 8 * 1024;
+const MAX_CODES: usize = 64;
+
+/// The index fields of one resource.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IndexEntry {
+    /// The clinical date as a sortable UTC instant `YYYY-MM-DDTHH:MM:SSZ` (partial dates are
+    /// taken at their start).
+    pub clinical_date: Option<String>,
+    pub status: Option<String>,
+    /// `(system, code)` of every Coding in the resource (outside `meta`), de-duplicated.
+    pub codes: Vec<(String, String)>,
+    /// `(system, value)` of the resource's business identifiers.
+    pub identifiers: Vec<(String, String)>,
+    /// References naming the patient the resource is about (subject, patient, beneficiary).
+    pub patient_refs: Vec<String>,
+    /// A short human label for lists.
+    pub display: Option<String>,
+    /// Text for the full-text index: the resource's human-readable strings, one per line,
+    /// ending with a newline.
+    pub text: String,
+}
+
+/// Paths tried in order for the clinical date; the first that holds a date wins.
+const DATE_PATHS: &[&[&str]] = &[
+    &["effectiveDateTime"],
+    &["effectiveInstant"],
+    &["effectivePeriod", "start"],
+    &["occurrenceDateTime"],
+    &["occurrencePeriod", "start"],
+    &["performedDateTime"],
+    &["performedPeriod", "start"],
+    &["onsetDateTime"],
+    &["onsetPeriod", "start"],
+    &["authoredOn"],
+    &["issued"],
+    &["recordedDate"],
+    &["recorded"],
+    &["dateAsserted"],
+    &["whenHandedOver"],
+    &["whenPrepared"],
+    &["period", "start"],
+    &["date"],
+    &["created"],
+    &["sent"],
+    &["birthDate"],
+];
+
+/// Extracts the index fields of `resource`.
+pub fn extract(resource: &Value) -> IndexEntry {
+    let Some(obj) = resource.as_object() else { return IndexEntry::default() };
+    let clinical_date = DATE_PATHS.iter().find_map(|p| get_path(obj, p).and_then(Value::as_str).and_then(normalize_date));
+    let status = obj
+        .get("status")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .or_else(|| first_code(obj.get("clinicalStatus")));
+    let mut codes = Vec::new();
+    collect_codes(resource, &mut codes, true);
+    codes.sort();
+    codes.dedup();
+    codes.truncate(MAX_CODES);
+    let identifiers = identifiers(obj.get("identifier"));
+    let patient_refs = ["subject", "patient", "beneficiary"]
+        .iter()
+        .filter_map(|k| obj.get(*k)?.get("reference")?.as_str().map(str::to_owned))
+        .collect();
+    let mut text = String::new();
+    collect_text(resource, None, &mut text);
+    IndexEntry { clinical_date, status, codes, identifiers, patient_refs, display: display(obj), text }
+}
+
+fn get_path<'a>(obj: &'a Map<String, Value>, path: &[&str]) -> Option<&'a Value> {
+    let mut cur = obj.get(path[0])?;
+    for k in &path[1..] {
+        cur = cur.get(*k)?;
+    }
+    Some(cur)
+}
+
+fn first_code(cc: Option<&Value>) -> Option<String> {
+    cc?.get("coding")?.as_array()?.iter().find_map(|c| c.get("code")?.as_str().map(str::to_owned))
+}
+
+/// Normalises a FHIR date, dateTime or instant to a sortable UTC instant. Returns `None` for
+/// text that is not a FHIR date.
+pub fn normalize_date(s: &str) -> Option<String> {
+    let fmt = |d: DateTime<Utc>| d.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    match s.len() {
+        4 => {
+            let y: i32 = s.parse().ok()?;
+            Some(fmt(NaiveDate::from_ymd_opt(y, 1, 1)?.and_hms_opt(0, 0, 0)?.and_utc()))
+        }
+        7 => {
+            let d = NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d").ok()?;
+            Some(fmt(d.and_hms_opt(0, 0, 0)?.and_utc()))
+        }
+        10 => {
+            let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+            Some(fmt(d.and_hms_opt(0, 0, 0)?.and_utc()))
+        }
+        _ => {
+            let d: DateTime<FixedOffset> = DateTime::parse_from_rfc3339(s).ok()?;
+            Some(fmt(d.with_timezone(&Utc)))
+        }
+    }
+}
+
+fn collect_codes(v: &Value, out: &mut Vec<(String, String)>, top: bool) {
+    match v {
+        Value::Object(m) => {
+            if let (Some(Value::String(system)), Some(Value::String(code))) = (m.get("system"), m.get("code")) {
+                if system != "http://unitsofmeasure.org" && !code.is_empty() {
+                    out.push((system.clone(), code.clone()));
+                }
+            }
+            for (k, child) in m {
+                if top && (k == "meta" || k == "text" || k == "contained") {
+                    continue;
+                }
+                collect_codes(child, out, false);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|c| collect_codes(c, out, false)),
+        _ => {}
+    }
+}
+
+fn identifiers(v: Option<&Value>) -> Vec<(String, String)> {
+    let one = |i: &Value| -> Option<(String, String)> {
+        let value = i.get("value")?.as_str()?;
+        let system = i.get("system").and_then(Value::as_str).unwrap_or("");
+        (!value.is_empty()).then(|| (system.to_owned(), value.to_owned()))
+    };
+    match v {
+        Some(Value::Array(a)) => a.iter().filter_map(one).collect(),
+        Some(i @ Value::Object(_)) => one(i).into_iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Keys whose string values are machine text, not words a person would search for.
+const NOT_TEXT: &[&str] = &[
+    "resourceType", "id", "reference", "system", "url", "fullUrl", "version", "versionId",
+    "lastUpdated", "profile", "contentType", "language", "data", "hash", "status", "use",
+    "mode", "type", "gender", "unit", "comparator",
+];
+
+fn collect_text(v: &Value, key: Option<&str>, out: &mut String) {
+    if out.len() >= MAX_TEXT_BYTES {
+        return;
+    }
+    match v {
+        Value::String(s) => {
+            if key == Some("div") {
+                push_text(out, &strip_xhtml(s));
+            } else if !key.is_some_and(|k| NOT_TEXT.contains(&k)) {
+                push_text(out, s);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|c| collect_text(c, key, out)),
+        Value::Object(m) => {
+            for (k, child) in m {
+                if k == "meta" {
+                    continue;
+                }
+                collect_text(child, Some(k), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn push_text(out: &mut String, s: &str) {
+    let s = s.trim();
+    if s.is_empty() || s.starts_with("urn:") || s.starts_with("http://") || s.starts_with("https://") {
+        return;
+    }
+    let room = MAX_TEXT_BYTES.saturating_sub(out.len());
+    let mut end = s.len().min(room);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    // One piece per line, and every piece ends with a newline: the search relies on a
+    // character following every indexed word (see techo-core's search).
+    out.extend(s[..end].chars().map(|c| if c == '\n' || c == '\r' { ' ' } else { c }));
+    out.push('\n');
+}
+
+/// The text of an XHTML narrative: tags dropped, common entities decoded, space collapsed.
+pub fn strip_xhtml(div: &str) -> String {
+    let mut out = String::with_capacity(div.len());
+    let mut in_tag = false;
+    let mut chars = div.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '<' => {
+                in_tag = true;
+                out.push(' ');
+            }
+            '>' if in_tag => in_tag = false,
+            _ if in_tag => {}
+            '&' => {
+                let mut ent = String::new();
+                while let Some(&n) = chars.peek() {
+                    if n == ';' || ent.len() > 10 {
+                        break;
+                    }
+                    ent.push(n);
+                    chars.next();
+                }
+                if chars.peek() == Some(&';') {
+                    chars.next();
+                }
+                let decoded = match ent.as_str() {
+                    "amp" => Some('&'),
+                    "lt" => Some('<'),
+                    "gt" => Some('>'),
+                    "quot" => Some('"'),
+                    "apos" => Some('\''),
+                    "nbsp" => Some(' '),
+                    e if e.starts_with("#x") => u32::from_str_radix(&e[2..], 16).ok().and_then(char::from_u32),
+                    e if e.starts_with('#') => e[1..].parse().ok().and_then(char::from_u32),
+                    _ => None,
+                };
+                out.push(decoded.unwrap_or(' '));
+            }
+            _ => out.push(c),
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn display(obj: &Map<String, Value>) -> Option<String> {
+    for k in ["code", "vaccineCode", "medicationCodeableConcept", "type", "category"] {
+        let cc = match obj.get(k) {
+            Some(Value::Array(a)) => a.first(),
+            other => other,
+        };
+        if let Some(cc) = cc {
+            if let Some(t) = cc.get("text").and_then(Value::as_str) {
+                return Some(t.to_owned());
+            }
+            if let Some(d) = cc
+                .get("coding")
+                .and_then(Value::as_array)
+                .and_then(|c| c.iter().find_map(|c| c.get("display")?.as_str()))
+            {
+                return Some(d.to_owned());
+            }
+        }
+    }
+    if let Some(n) = obj.get("name") {
+        let n = match n {
+            Value::Array(a) => a.first(),
+            other => Some(other),
+        };
+        if let Some(n) = n {
+            if let Some(s) = n.as_str() {
+                return Some(s.to_owned());
+            }
+            if let Some(t) = n.get("text").and_then(Value::as_str) {
+                return Some(t.to_owned());
+            }
+            let family = n.get("family").and_then(Value::as_str).unwrap_or("");
+            let given: Vec<&str> = n
+                .get("given")
+                .and_then(Value::as_array)
+                .map(|g| g.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let s = format!("{} {}", family, given.join(" ")).trim().to_owned();
+            if !s.is_empty() {
+                return Some(s);
+            }
+        }
+    }
+    for k in ["title", "description"] {
+        if let Some(s) = obj.get(k).and_then(Value::as_str) {
+            return Some(s.chars().take(200).collect());
+        }
+    }
+    None
+}
+
+/// A hash of the resource's clinical content: everything but `id`, `meta` and the narrative,
+/// with object keys in sorted order. Two copies of one record from two sources hash equal.
+pub fn content_hash(resource: &Value) -> [u8; 32] {
+    let mut h = Sha256::new();
+    match resource {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> =
+                m.keys().filter(|k| !matches!(k.as_str(), "id" | "meta" | "text")).collect();
+            keys.sort();
+            h.update(b"{");
+            for k in keys {
+                canonical(&Value::String(k.clone()), &mut h);
+                h.update(b":");
+                canonical(&m[k], &mut h);
+                h.update(b",");
+            }
+            h.update(b"}");
+        }
+        other => canonical(other, &mut h),
+    }
+    h.finalize().into()
+}
+
+fn canonical(v: &Value, h: &mut Sha256) {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            h.update(b"{");
+            for k in keys {
+                canonical(&Value::String(k.clone()), h);
+                h.update(b":");
+                canonical(&m[k], h);
+                h.update(b",");
+            }
+            h.update(b"}");
+        }
+        Value::Array(a) => {
+            h.update(b"[");
+            for c in a {
+                canonical(c, h);
+                h.update(b",");
+            }
+            h.update(b"]");
+        }
+        other => h.update(other.to_string().as_bytes()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn dates_normalise_to_utc() {
+        assert_eq!(normalize_date("2020").as_deref(), Some("2020-01-01T00:00:00Z"));
+        assert_eq!(normalize_date("2020-05").as_deref(), Some("2020-05-01T00:00:00Z"));
+        assert_eq!(normalize_date("2020-05-03").as_deref(), Some("2020-05-03T00:00:00Z"));
+        assert_eq!(normalize_date("2020-05-03T09:00:00+09:00").as_deref(), Some("2020-05-03T00:00:00Z"));
+        assert_eq!(normalize_date("2020-05-03T09:00:00.123Z").as_deref(), Some("2020-05-03T09:00:00Z"));
+        assert_eq!(normalize_date("yesterday"), None);
+        assert_eq!(normalize_date("2020-13"), None);
+    }
+
+    #[test]
+    fn extracts_index_fields_of_a_japanese_condition() {
+        let r = json!({
+            "resourceType": "Condition", "id": "c1",
+            "meta": {"tag": [{"system": "s", "code": "t"}]},
+            "text": {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">高血圧症 &amp; 経過観察</div>"},
+            "identifier": [{"system": "urn:oid:1.2.392.100495.20.3.51.1", "value": "123"}],
+            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]},
+            "code": {"coding": [{"system": "urn:oid:1.2.392.200119.4.101.6", "code": "8833421", "display": "高血圧症"}], "text": "高血圧症"},
+            "subject": {"reference": "Patient/p1"},
+            "onsetDateTime": "2019-04-01T10:00:00+09:00"
+        });
+        let ix = extract(&r);
+        assert_eq!(ix.clinical_date.as_deref(), Some("2019-04-01T01:00:00Z"));
+        assert_eq!(ix.status.as_deref(), Some("active"));
+        assert!(ix.codes.contains(&("urn:oid:1.2.392.200119.4.101.6".into(), "8833421".into())));
+        assert!(!ix.codes.iter().any(|(s, _)| s == "s"), "meta tags are not clinical codes");
+        assert_eq!(ix.identifiers, vec![("urn:oid:1.2.392.100495.20.3.51.1".into(), "123".into())]);
+        assert_eq!(ix.patient_refs, vec!["Patient/p1".to_string()]);
+        assert_eq!(ix.display.as_deref(), Some("高血圧症"));
+        assert!(ix.text.contains("高血圧症 & 経過観察"));
+        assert!(ix.text.ends_with('\n'));
+        assert!(!ix.text.contains("Patient/p1"));
+    }
+
+    #[test]
+    fn content_hash_ignores_id_meta_narrative_and_key_order() {
+        let p = |s: &str| serde_json::from_str::<Value>(s).unwrap();
+        let a = p(r#"{"resourceType":"Observation","id":"a","meta":{"versionId":"1"},"status":"final","valueQuantity":{"value":1.50,"unit":"mg"}}"#);
+        let b = p(r#"{"valueQuantity":{"unit":"mg","value":1.50},"status":"final","resourceType":"Observation","id":"zz"}"#);
+        let c: Value = serde_json::from_str(r#"{"resourceType":"Observation","status":"final","valueQuantity":{"value":1.5,"unit":"mg"}}"#).unwrap();
+        assert_eq!(content_hash(&a), content_hash(&b));
+        assert_ne!(content_hash(&a), content_hash(&c), "decimal precision is content");
+    }
+
+    #[test]
+    fn text_is_capped() {
+        let r = json!({"resourceType":"Basic","id":"x","note":[{"text": "あ".repeat(10_000)}]});
+        assert!(extract(&r).text.len() <= MAX_TEXT_BYTES + 1);
+    }
+}
