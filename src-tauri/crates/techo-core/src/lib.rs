@@ -15,6 +15,9 @@ mod secret;
 mod store;
 mod vault;
 
+#[cfg(test)]
+mod tests;
+
 pub use error::{Error, Result};
 pub use export::ExportFormat;
 pub use import::{ImportOptions, ImportProgress, ImportReport};

@@ -225,14 +225,12 @@ impl Vault {
             }
             Some(_) => {}
         }
-        let app: Option<(String, String)> = conn
-            .query_row(
-                "SELECT (SELECT value FROM vault_meta WHERE key='application'), (SELECT value FROM vault_meta WHERE key='vault_id')",
-                [],
-                |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?)),
-            )
-            .ok()
-            .and_then(|(a, b)| Some((a?, b?)));
+        let (app_name, app_vault): (Option<String>, Option<String>) = conn.query_row(
+            "SELECT (SELECT value FROM vault_meta WHERE key='application'), (SELECT value FROM vault_meta WHERE key='vault_id')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let app = app_name.zip(app_vault);
         match app {
             Some((a, v)) if a == APPLICATION && v == id => {}
             _ => return Err(Error::NotAVault { path: dir.to_owned(), reason: "keys.json belongs to another vault".into() }),
@@ -363,5 +361,14 @@ impl Vault {
     #[cfg(test)]
     pub(crate) fn data_key(&self) -> &Key32 {
         &self.data_key
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+    /// Whether `key` opens the vault's database (`Some(())`) or not.
+    pub fn opens(dir: &Path, key: &Key32) -> Option<()> {
+        open_db(&dir.join(DB_FILE), key, false).ok().flatten().map(|_| ())
     }
 }

@@ -1,0 +1,418 @@
+//! Unit tests of the vault and the store, through the public API where possible.
+
+use crate::keystore::{MemoryKeyring, NoKeyring};
+use crate::*;
+use secrecy::SecretString;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+static_assertions::assert_not_impl_any!(Key32: serde::Serialize, std::fmt::Display);
+static_assertions::assert_not_impl_any!(Vault: serde::Serialize);
+
+const PASS: &str = "correct horse battery";
+
+fn pass() -> SecretString {
+    SecretString::from(PASS)
+}
+
+fn new_vault() -> (tempfile::TempDir, PathBuf, Vault) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("vault");
+    let (v, status) = Vault::create(&dir, &pass(), None).unwrap();
+    assert!(matches!(status, KeyringStatus::Unavailable(_)));
+    (tmp, dir, v)
+}
+
+/// Every file under `dir` with its bytes.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            out.insert(p.clone(), std::fs::read(&p).unwrap());
+        }
+    }
+    out
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn import(v: &mut Vault, path: &Path, person: Option<i64>) -> Result<ImportReport> {
+    v.import_file(path, &ImportOptions { person, source_name: None }, &mut |_| {})
+}
+
+const PATIENT: &str = r#"{"resourceType":"Patient","id":"p1","identifier":[{"system":"urn:oid:1.2.392.100495.20.3.51.11311234567","value":"00012345"}],
+  "name":[{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation","valueCode":"IDE"}],"text":"田中 太郎","family":"田中","given":["太郎"]},
+          {"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation","valueCode":"SYL"}],"text":"タナカ タロウ"}],
+  "birthDate":"1960-04-01","_birthDate":{"extension":[{"url":"http://example.org/precision","valueCode":"day"}]}}"#;
+
+fn bundle(entries: &[&str]) -> String {
+    let e: Vec<String> = entries.iter().map(|r| format!("{{\"resource\":{r}}}")).collect();
+    format!("{{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[{}]}}", e.join(","))
+}
+
+fn condition(id: &str, text: &str, onset: &str) -> String {
+    format!(
+        r#"{{"resourceType":"Condition","id":"{id}","subject":{{"reference":"Patient/p1"}},"code":{{"coding":[{{"system":"urn:oid:1.2.392.200119.4.101.6","code":"8833421","display":"{text}"}}],"text":"{text}"}},"onsetDateTime":"{onset}"}}"#
+    )
+}
+
+#[test]
+fn create_then_open_with_passphrase_and_lock() {
+    let (_t, dir, v) = new_vault();
+    let id = v.vault_id().to_owned();
+    v.lock();
+    let v = Vault::open(&dir, Unlock::Passphrase(&pass())).unwrap();
+    assert_eq!(v.vault_id(), id);
+    let t: i64 = v.conn.query_row("PRAGMA temp_store", [], |r| r.get(0)).unwrap();
+    assert_eq!(t, 2, "temp tables stay in memory");
+    let mode: String = v.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+    let sync: i64 = v.conn.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+    assert_eq!(sync, 2, "synchronous = FULL");
+}
+
+#[test]
+fn wrong_passphrase_changes_nothing() {
+    let (_t, dir, v) = new_vault();
+    drop(v);
+    // A clean close leaves no -wal; a wrong passphrase must not create one.
+    let before = snapshot(&dir);
+    assert!(!dir.join("techo.db-wal").exists());
+    let e = Vault::open(&dir, Unlock::Passphrase(&SecretString::from("wrong horse battery"))).unwrap_err();
+    assert!(matches!(e, Error::WrongPassphrase));
+    assert_eq!(e.code(), "wrong_passphrase");
+    assert_eq!(snapshot(&dir), before);
+    assert!(!dir.join("techo.db-wal").exists());
+}
+
+#[test]
+fn the_database_file_is_not_plain_sqlite() {
+    let (_t, dir, v) = new_vault();
+    drop(v);
+    let head = std::fs::read(dir.join(DB_FILE)).unwrap();
+    assert!(!head.starts_with(b"SQLite format 3"));
+}
+
+#[test]
+fn keyring_unlocks_and_its_absence_is_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("v");
+    let ks = MemoryKeyring::default();
+    let (v, status) = Vault::create(&dir, &pass(), Some(&ks)).unwrap();
+    assert_eq!(status, KeyringStatus::Stored);
+    drop(v);
+    Vault::open(&dir, Unlock::Keyring(&ks)).unwrap();
+    let none = NoKeyring("no Secret Service".into());
+    assert!(matches!(Vault::open(&dir, Unlock::Keyring(&none)), Err(Error::KeyringUnavailable(_))));
+    let other = MemoryKeyring::default();
+    assert!(matches!(Vault::open(&dir, Unlock::Keyring(&other)), Err(Error::KeyringNoKey)));
+    // Forget, then only the passphrase works.
+    let mut v = Vault::open(&dir, Unlock::Passphrase(&pass())).unwrap();
+    v.forget_keyring(&ks).unwrap();
+    drop(v);
+    assert!(matches!(Vault::open(&dir, Unlock::Keyring(&ks)), Err(Error::KeyringNoKey)));
+    // Remember again.
+    let mut v = Vault::open(&dir, Unlock::Passphrase(&pass())).unwrap();
+    v.remember_in_keyring(&ks).unwrap();
+    drop(v);
+    Vault::open(&dir, Unlock::Keyring(&ks)).unwrap();
+}
+
+#[test]
+fn creating_without_a_keyring_service_falls_back_to_the_passphrase() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("v");
+    let (_v, status) = Vault::create(&dir, &pass(), Some(&NoKeyring("no D-Bus session".into()))).unwrap();
+    assert_eq!(status, KeyringStatus::Unavailable("no D-Bus session".into()));
+}
+
+#[test]
+fn plaintext_sqlite_at_the_vault_path_is_refused_and_untouched() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A real plaintext SQLite database, made with SQLite itself (no key).
+    let file = tmp.path().join("plain.db");
+    {
+        let c = rusqlite::Connection::open(&file).unwrap();
+        c.execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES ('data');").unwrap();
+    }
+    let before = std::fs::read(&file).unwrap();
+    assert!(matches!(Vault::open(&file, Unlock::Passphrase(&pass())), Err(Error::PlaintextDatabase(_))));
+    assert!(matches!(Vault::create(&file, &pass(), None), Err(Error::PlaintextDatabase(_))));
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+    // And as techo.db inside a vault folder.
+    let dir = tmp.path().join("v");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::copy(&file, dir.join(DB_FILE)).unwrap();
+    assert!(matches!(Vault::open(&dir, Unlock::Passphrase(&pass())), Err(Error::PlaintextDatabase(_))));
+    assert!(matches!(Vault::create(&dir, &pass(), None), Err(Error::PlaintextDatabase(_))));
+    assert_eq!(std::fs::read(dir.join(DB_FILE)).unwrap(), before);
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "nothing was created beside it");
+}
+
+#[test]
+fn not_a_vault_no_vault_and_existing() {
+    let tmp = tempfile::tempdir().unwrap();
+    assert!(matches!(Vault::open(&tmp.path().join("nope"), Unlock::Passphrase(&pass())), Err(Error::NoVault(_))));
+    let f = write(tmp.path(), "notes.txt", "hello");
+    assert!(matches!(Vault::open(&f, Unlock::Passphrase(&pass())), Err(Error::NotAVault { .. })));
+    let d = tmp.path().join("d");
+    std::fs::create_dir(&d).unwrap();
+    write(&d, "x.txt", "x");
+    assert!(matches!(Vault::open(&d, Unlock::Passphrase(&pass())), Err(Error::NotAVault { .. })));
+    assert!(matches!(Vault::create(&d, &pass(), None), Err(Error::VaultExists(_))));
+    write(&d, "keys.json", "{not json");
+    std::fs::write(d.join(DB_FILE), vec![7u8; 4096]).unwrap();
+    assert!(matches!(Vault::open(&d, Unlock::Passphrase(&pass())), Err(Error::NotAVault { .. })));
+}
+
+#[test]
+fn weak_new_passphrases_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let e = Vault::create(&tmp.path().join("v"), &SecretString::from("short"), None).unwrap_err();
+    assert_eq!(e.code(), "invalid_input");
+    assert!(!tmp.path().join("v").exists());
+}
+
+#[test]
+fn a_vault_from_a_newer_version_is_refused() {
+    let (_t, dir, v) = new_vault();
+    v.conn.execute("INSERT INTO schema_version(version, description, applied_at) VALUES (999, 'future', 'x')", []).unwrap();
+    drop(v);
+    match Vault::open(&dir, Unlock::Passphrase(&pass())) {
+        Err(Error::NewerVersion { found: 999, .. }) => {}
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+}
+
+#[test]
+fn tampered_pages_are_detected() {
+    let (tmp, dir, mut v) = new_vault();
+    let p = write(tmp.path(), "b.json", &bundle(&[PATIENT, &condition("c1", "高血圧症", "2019-04-01")]));
+    import(&mut v, &p, None).unwrap();
+    drop(v);
+    let db = dir.join(DB_FILE);
+    let mut bytes = std::fs::read(&db).unwrap();
+    assert!(bytes.len() > 3 * 4096);
+    // Flip bytes inside page 3 (not the first page, so the key check itself passes).
+    for b in &mut bytes[2 * 4096 + 100..2 * 4096 + 140] {
+        *b ^= 0x5A;
+    }
+    std::fs::write(&db, &bytes).unwrap();
+    let r = Vault::open(&dir, Unlock::Passphrase(&pass())).and_then(|v| {
+        v.check_integrity()?;
+        v.stats()
+    });
+    assert!(matches!(r, Err(Error::Corrupt(_))), "{:?}", r.map(|_| ()));
+    // Page 1 damaged: the key is right but the database refuses it.
+    bytes[100] ^= 0xFF;
+    std::fs::write(&db, &bytes).unwrap();
+    assert!(matches!(Vault::open(&dir, Unlock::Passphrase(&pass())), Err(Error::Corrupt(_))));
+}
+
+#[test]
+fn change_passphrase() {
+    let (_t, dir, mut v) = new_vault();
+    let new = SecretString::from("a much better passphrase");
+    assert!(matches!(v.change_passphrase(&SecretString::from("wrong passphrase"), &new), Err(Error::WrongPassphrase)));
+    v.change_passphrase(&pass(), &new).unwrap();
+    drop(v);
+    assert!(matches!(Vault::open(&dir, Unlock::Passphrase(&pass())), Err(Error::WrongPassphrase)));
+    Vault::open(&dir, Unlock::Passphrase(&new)).unwrap();
+}
+
+#[test]
+fn rekey_rotates_the_data_key_and_keeps_the_data() {
+    let (tmp, dir, mut v) = new_vault();
+    let ks = MemoryKeyring::default();
+    v.remember_in_keyring(&ks).unwrap();
+    let p = write(tmp.path(), "b.json", &bundle(&[PATIENT, &condition("c1", "高血圧症", "2019-04-01")]));
+    import(&mut v, &p, None).unwrap();
+    let old_key = v.data_key().clone();
+    let old_keys = std::fs::read_to_string(dir.join("keys.json")).unwrap();
+    v.rekey(&pass(), Some(&ks)).unwrap();
+    assert_ne!(v.data_key().expose(), old_key.expose());
+    assert_eq!(v.stats().unwrap().resources, 2);
+    let new_keys = std::fs::read_to_string(dir.join("keys.json")).unwrap();
+    drop(v);
+    // The old key no longer opens the database; the passphrase and the keyring do.
+    assert!(crate::vault::tests_support::opens(&dir, &old_key).is_none());
+    assert_eq!(Vault::open(&dir, Unlock::Passphrase(&pass())).unwrap().stats().unwrap().resources, 2);
+    assert_eq!(Vault::open(&dir, Unlock::Keyring(&ks)).unwrap().stats().unwrap().resources, 2);
+
+    // A rekey interrupted after the database was rewritten but before keys.json was: the
+    // pending wraps open it, and opening finishes the job.
+    let old: serde_json::Value = serde_json::from_str(&old_keys).unwrap();
+    let new: serde_json::Value = serde_json::from_str(&new_keys).unwrap();
+    let mut interrupted = old.clone();
+    interrupted["pending"] = new["current"].clone();
+    std::fs::write(dir.join("keys.json"), serde_json::to_string(&interrupted).unwrap()).unwrap();
+    assert_eq!(Vault::open(&dir, Unlock::Passphrase(&pass())).unwrap().stats().unwrap().resources, 2);
+    let healed: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("keys.json")).unwrap()).unwrap();
+    assert!(healed.get("pending").is_none());
+    assert_eq!(healed["current"], new["current"]);
+}
+
+#[test]
+fn import_creates_the_person_and_reimport_changes_nothing() {
+    let (tmp, _dir, mut v) = new_vault();
+    let p = write(tmp.path(), "b.json", &bundle(&[PATIENT, &condition("c1", "高血圧症", "2019-04-01"), &condition("c2", "気管支喘息", "2021-06-01")]));
+    let r = import(&mut v, &p, None).unwrap();
+    assert_eq!((r.resources, r.new), (3, 3));
+    let persons = v.person_summaries().unwrap();
+    assert_eq!(persons.len(), 1);
+    assert_eq!(persons[0].display_name, "田中 太郎");
+    assert_eq!(persons[0].relationship.as_deref(), Some("self"));
+    assert_eq!(persons[0].resource_count, 3);
+    let r = import(&mut v, &p, None).unwrap();
+    assert_eq!((r.new, r.updated, r.unchanged), (0, 0, 3));
+    assert_eq!(v.stats().unwrap().resources, 3);
+}
+
+#[test]
+fn lossless_round_trip_of_extensions_primitives_and_decimals() {
+    let (tmp, _dir, mut v) = new_vault();
+    let obs = r#"{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"K"},"subject":{"reference":"Patient/p1"},"valueQuantity":{"value":4.10,"unit":"mmol/L"},"_status":{"extension":[{"url":"http://x","valueString":"y"}]},"unknownElement":{"nested":[1,2.50,"三"]},"text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">カリウム &lt;b&gt;</div>"}}"#;
+    let p = write(tmp.path(), "b.json", &bundle(&[PATIENT, obs, r#"{"resourceType":"FutureResource","id":"f1","anything":true}"#]));
+    import(&mut v, &p, None).unwrap();
+    let rows = v.timeline(&TimelineQuery { person: 1, limit: 10, ..Default::default() }).unwrap();
+    let o = rows.iter().find(|r| r.resource_type == "Observation").unwrap();
+    assert_eq!(v.record(o.record_id).unwrap().resource, obs.replace('\n', ""));
+    assert!(rows.iter().any(|r| r.resource_type == "FutureResource"));
+}
+
+#[test]
+fn an_update_keeps_the_earlier_version() {
+    let (tmp, _dir, mut v) = new_vault();
+    let p = write(tmp.path(), "b.json", &bundle(&[PATIENT, &condition("c1", "高血圧症", "2019-04-01")]));
+    import(&mut v, &p, None).unwrap();
+    let p2 = write(tmp.path(), "b.json", &bundle(&[PATIENT, &condition("c1", "本態性高血圧症", "2019-04-01")]));
+    let r = import(&mut v, &p2, None).unwrap();
+    assert_eq!(r.updated, 1);
+    let row = v.search(&SearchQuery { person: None, text: "本態性".into(), limit: 5 }).unwrap();
+    assert_eq!(row.len(), 1);
+    let d = v.record(row[0].record_id).unwrap();
+    assert_eq!(d.row.version, 2);
+    assert_eq!(d.versions.len(), 1);
+    assert!(v.record_version(row[0].record_id, 1).unwrap().contains("\"高血圧症\""));
+    // The old text is no longer found, the new one is.
+    assert!(v.search(&SearchQuery { person: None, text: "\"text\":\"高血圧症".into(), limit: 5 }).unwrap().is_empty());
+}
+
+#[test]
+fn the_same_record_from_two_sources_is_one_record_with_both_sources() {
+    let (tmp, _dir, mut v) = new_vault();
+    let a = write(tmp.path(), "hospital.json", &bundle(&[PATIENT, &condition("c1", "高血圧症", "2019-04-01")]));
+    // The clinic has its own ids for the same patient and condition.
+    let b = write(tmp.path(), "clinic.json", &bundle(&[&PATIENT.replace("\"p1\"", "\"x9\""), &condition("zz", "高血圧症", "2019-04-01")]));
+    import(&mut v, &a, None).unwrap();
+    let r = import(&mut v, &b, None).unwrap();
+    assert_eq!(r.merged, 2, "Patient and Condition merged");
+    assert_eq!(v.stats().unwrap().resources, 2);
+    let row = &v.timeline(&TimelineQuery { person: 1, types: vec!["Condition".into()], limit: 5, ..Default::default() }).unwrap()[0];
+    let d = v.record(row.record_id).unwrap();
+    let sources: Vec<_> = d.provenance.iter().map(|p| (p.source.as_str(), p.source_ref.as_str())).collect();
+    assert_eq!(sources, vec![("hospital.json", "Condition/c1"), ("clinic.json", "Condition/zz")]);
+}
+
+#[test]
+fn a_bad_entry_rolls_the_whole_file_back() {
+    let (tmp, _dir, mut v) = new_vault();
+    let good = write(tmp.path(), "good.json", &bundle(&[PATIENT, &condition("c1", "高血圧症", "2019-04-01")]));
+    import(&mut v, &good, None).unwrap();
+    let before = v.stats().unwrap();
+    let bad = write(tmp.path(), "bad.json", &bundle(&[PATIENT, &condition("c2", "糖尿病", "2020-01-01"), r#"{"resourceType":"Condition"}"#]));
+    let e = import(&mut v, &bad, None).unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("bad.json") && msg.contains("entry 2"), "{msg}");
+    let after = v.stats().unwrap();
+    assert_eq!((after.resources, after.sources, after.persons), (before.resources, before.sources, before.persons));
+}
+
+#[test]
+fn two_patients_in_one_file_need_person() {
+    let (tmp, _dir, mut v) = new_vault();
+    let other = r#"{"resourceType":"Patient","id":"p2","identifier":[{"system":"urn:x","value":"2"}],"name":[{"text":"鈴木 花子"}]}"#;
+    let f = write(tmp.path(), "mixed.json", &bundle(&[PATIENT, other]));
+    let e = import(&mut v, &f, None).unwrap_err();
+    assert!(e.to_string().contains("second, different patient"), "{e}");
+    assert_eq!(v.stats().unwrap().persons, 0);
+    let id = v.add_person("家族", Some("family"), &[]).unwrap();
+    import(&mut v, &f, Some(id)).unwrap();
+    assert_eq!(v.person_summaries().unwrap()[0].resource_count, 2);
+}
+
+#[test]
+fn patient_after_other_resources_is_found_by_a_first_pass() {
+    let (tmp, _dir, mut v) = new_vault();
+    let nd = format!("{}\n{}\n", condition("c1", "高血圧症", "2019-04-01"), PATIENT.replace('\n', ""));
+    let f = write(tmp.path(), "late.ndjson", &nd);
+    let r = import(&mut v, &f, None).unwrap();
+    assert_eq!(r.new, 2);
+    assert_eq!(v.persons().unwrap()[0].display_name, "田中 太郎");
+    // A file with no Patient, referring to the known patient, lands in the same person.
+    v.add_person("二人目", None, &[]).unwrap();
+    let f = write(tmp.path(), "more.ndjson", &format!("{}\n", condition("c9", "脂質異常症", "2022-01-01")));
+    let r = import(&mut v, &f, None).unwrap();
+    assert_eq!(r.person_id, 1);
+}
+
+#[test]
+fn japanese_search_inside_words_and_timeline_paging() {
+    let (tmp, _dir, mut v) = new_vault();
+    let mut entries = vec![PATIENT.to_string()];
+    for i in 0..30 {
+        entries.push(condition(&format!("c{i}"), if i % 2 == 0 { "高血圧症" } else { "Asthma bronchiale" }, &format!("2020-01-{:02}", i + 1)));
+    }
+    let refs: Vec<&str> = entries.iter().map(String::as_str).collect();
+    let f = write(tmp.path(), "b.json", &bundle(&refs));
+    import(&mut v, &f, None).unwrap();
+    for (q, n) in [("血圧", 15), ("高血圧", 15), ("高血圧症", 15), ("asthma", 15), ("ASTHMA BRONCH", 15), ("タナカ", 1), ("田中", 1), ("血糖", 0)] {
+        let hits = v.search(&SearchQuery { person: Some(1), text: q.into(), limit: 100 }).unwrap();
+        assert_eq!(hits.len(), n, "{q}");
+    }
+    assert!(v.search(&SearchQuery { person: None, text: "血".into(), limit: 5 }).is_err());
+    // Newest first, paged by cursor without overlap.
+    let page1 = v.timeline(&TimelineQuery { person: 1, types: vec!["Condition".into()], limit: 10, ..Default::default() }).unwrap();
+    assert_eq!(page1[0].clinical_date.as_deref(), Some("2020-01-30T00:00:00Z"));
+    let last = page1.last().unwrap();
+    let page2 = v
+        .timeline(&TimelineQuery {
+            person: 1,
+            types: vec!["Condition".into()],
+            limit: 100,
+            after: Some(TimelineCursor { clinical_date: last.clinical_date.clone(), record_id: last.record_id }),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(page1.len() + page2.len(), 30);
+    assert!(page2[0].clinical_date < last.clinical_date);
+    let coded = v
+        .timeline(&TimelineQuery { person: 1, code: Some(("urn:oid:1.2.392.200119.4.101.6".into(), "8833421".into())), limit: 100, ..Default::default() })
+        .unwrap();
+    assert_eq!(coded.len(), 30);
+    let ranged = v
+        .timeline(&TimelineQuery { person: 1, from: Some("2020-01-10".into()), to: Some("2020-01-20".into()), limit: 100, ..Default::default() })
+        .unwrap();
+    assert_eq!(ranged.len(), 10);
+    assert!(v.timeline(&TimelineQuery { person: 1, from: Some("yesterday".into()), limit: 1, ..Default::default() }).is_err());
+}
+
+#[test]
+fn export_streams_every_record_of_a_person() {
+    let (tmp, _dir, mut v) = new_vault();
+    let f = write(tmp.path(), "b.json", &bundle(&[PATIENT, &condition("c1", "高血圧症", "2019-04-01")]));
+    import(&mut v, &f, None).unwrap();
+    let mut out = Vec::new();
+    assert_eq!(v.export(Some(1), ExportFormat::Ndjson, &mut out).unwrap(), 2);
+    let lines: Vec<serde_json::Value> = String::from_utf8(out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines[1]["id"], "c1");
+    let mut out = Vec::new();
+    v.export(None, ExportFormat::Bundle, &mut out).unwrap();
+    let b: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(b["entry"].as_array().unwrap().len(), 2);
+}
