@@ -14,6 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use techo_core::{keystore, Error, ExportFormat, ImportOptions, KeyringStatus, SearchQuery, TimelineQuery, Unlock, Vault};
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "techo", version, about = "Techo (手帳): your whole health record, encrypted, on your own computer")]
 struct Cli {

@@ -416,3 +416,23 @@ fn export_streams_every_record_of_a_person() {
     let b: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(b["entry"].as_array().unwrap().len(), 2);
 }
+
+/// The real OS keyring (Secret Service on Linux). `scripts/test.sh` runs this inside a private
+/// D-Bus session with an unlocked gnome-keyring and sets TECHO_TEST_OS_KEYRING=1.
+#[test]
+fn os_keyring_stores_and_unlocks() {
+    if std::env::var_os("TECHO_TEST_OS_KEYRING").is_none() {
+        eprintln!("skipped: runs under scripts/test.sh's D-Bus session (TECHO_TEST_OS_KEYRING=1)");
+        return;
+    }
+    let ks = OsKeyring::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("v");
+    let (v, status) = Vault::create(&dir, &pass(), Some(&ks)).unwrap();
+    assert_eq!(status, KeyringStatus::Stored);
+    let id = v.vault_id().to_owned();
+    drop(v);
+    let mut v = Vault::open(&dir, Unlock::Keyring(&ks)).unwrap();
+    v.forget_keyring(&ks).unwrap();
+    assert!(ks.get(&id).unwrap().is_none());
+}

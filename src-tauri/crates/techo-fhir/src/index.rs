@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 /// Full-text pieces are cut at this many bytes per resource (the stored resource is not).
-pub const MAX_TEXT_BYTES: usize = 8 * 1024;
+pub const MAX_TEXT_BYTES: usize = 2 * 1024;
 const MAX_CODES: usize = 64;
 
 /// The index fields of one resource.
@@ -73,7 +73,8 @@ pub fn extract(resource: &Value) -> IndexEntry {
         .filter_map(|k| obj.get(*k)?.get("reference")?.as_str().map(str::to_owned))
         .collect();
     let mut text = String::new();
-    collect_text(resource, None, &mut text);
+    let mut seen = Vec::new();
+    collect_text(resource, None, &mut text, &mut seen);
     IndexEntry { clinical_date, status, codes, identifiers, patient_refs, display: display(obj), text }
 }
 
@@ -153,36 +154,48 @@ const NOT_TEXT: &[&str] = &[
     "mode", "type", "gender", "unit", "comparator",
 ];
 
-fn collect_text(v: &Value, key: Option<&str>, out: &mut String) {
+/// `seen` holds hashes of the pieces already added: a display repeated in `code.text`, the
+/// coding and the narrative is indexed once.
+fn collect_text(v: &Value, key: Option<&str>, out: &mut String, seen: &mut Vec<u64>) {
     if out.len() >= MAX_TEXT_BYTES {
         return;
     }
     match v {
         Value::String(s) => {
             if key == Some("div") {
-                push_text(out, &strip_xhtml(s));
+                push_text(out, &strip_xhtml(s), seen);
             } else if !key.is_some_and(|k| NOT_TEXT.contains(&k)) {
-                push_text(out, s);
+                push_text(out, s, seen);
             }
         }
-        Value::Array(a) => a.iter().for_each(|c| collect_text(c, key, out)),
+        Value::Array(a) => a.iter().for_each(|c| collect_text(c, key, out, seen)),
         Value::Object(m) => {
             for (k, child) in m {
                 if k == "meta" {
                     continue;
                 }
-                collect_text(child, Some(k), out);
+                collect_text(child, Some(k), out, seen);
             }
         }
         _ => {}
     }
 }
 
-fn push_text(out: &mut String, s: &str) {
+fn push_text(out: &mut String, s: &str, seen: &mut Vec<u64>) {
     let s = s.trim();
     if s.is_empty() || s.starts_with("urn:") || s.starts_with("http://") || s.starts_with("https://") {
         return;
     }
+    let h = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        s.hash(&mut h);
+        h.finish()
+    };
+    if seen.contains(&h) {
+        return;
+    }
+    seen.push(h);
     let room = MAX_TEXT_BYTES.saturating_sub(out.len());
     let mut end = s.len().min(room);
     while !s.is_char_boundary(end) {

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs what is missing (scripts/setup.sh), builds
+# the UI and the CLI, then runs every test of the workspace with cargo-nextest, the OS-keyring
+# test inside a private D-Bus session with gnome-keyring, and lints.
+#   scripts/test.sh            everything
+#   scripts/test.sh --quick    skip clippy
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { printf '\ntest.sh: %s\n' "$*" >&2; }
+
+scripts/setup.sh
+
+# CI runs in a fresh clone: keep the build cache outside it so a warm machine rebuilds little.
+if [ "${CI:-}" = "true" ] && [ -z "${CARGO_TARGET_DIR:-}" ]; then
+  export CARGO_TARGET_DIR="$HOME/.cache/techo/ci-target"
+fi
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# Tests never touch the real OS keyring unless they start their own (below).
+export TECHO_KEYRING=none
+
+say "building the UI (wasm) and the CLI"
+scripts/build-ui.sh
+cargo build -p techo-cli
+
+# The official FHIR R4 examples for the round-trip test (../shared, or the npm package).
+if r4=$(scripts/fetch-r4-examples.sh 2>/dev/null); then
+  export TECHO_R4_EXAMPLES="$r4"
+fi
+
+say "running the test suite"
+cargo nextest run --workspace --exclude techo-ui --no-fail-fast
+
+say "the OS keyring backend, inside a private D-Bus session with gnome-keyring"
+dbus-run-session -- sh -c '
+  printf "techo-test" | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
+  TECHO_KEYRING= TECHO_TEST_OS_KEYRING=1 cargo nextest run -p techo-core os_keyring --no-fail-fast
+'
+
+if [ "${1:-}" != "--quick" ]; then
+  say "clippy"
+  cargo clippy --workspace --exclude techo-ui --all-targets -- -D warnings
+fi
+say "all tests passed"
