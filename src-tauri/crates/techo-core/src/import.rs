@@ -163,7 +163,7 @@ impl Vault {
                 ctx.person = Some(insert_person(&tx, name)?);
             }
             let mut report = ImportReport { file: shown.to_owned(), ..Default::default() };
-            let mut pass = Pass { tx: &tx, source_id, import_id, ctx: &mut ctx, report: &mut report, now: crate::now() };
+            let mut pass = Pass { tx: &tx, others: None, source_id, import_id, ctx: &mut ctx, report: &mut report, now: crate::now() };
             let mut last_progress = 0u64;
             let result = reader::read(&mut input, hint, |item| {
                 pass.item(item)?;
@@ -376,6 +376,9 @@ fn patient_name(r: &Value) -> String {
 
 struct Pass<'a, 't> {
     tx: &'a Transaction<'t>,
+    /// Whether the person has records whose current version came from another source: when
+    /// not, no cross-source match is possible and the look-ups are skipped.
+    others: Option<bool>,
     source_id: i64,
     import_id: i64,
     ctx: &'a mut PatientCtx,
@@ -480,8 +483,18 @@ impl Pass<'_, '_> {
         // Another source may have sent the same record: by business identifier, or by content.
         // Within one source, its own ids tell resources apart (two dispenses may share a
         // prescription number), so only records this source has not sent are candidates.
+        let others = match self.others {
+            Some(o) => o,
+            None => {
+                let o = tx
+                    .prepare_cached("SELECT EXISTS(SELECT 1 FROM records WHERE person_id = ?1 AND source_id != ?2)")?
+                    .query_row(params![person, self.source_id], |r| r.get::<_, bool>(0))?;
+                self.others = Some(o);
+                o
+            }
+        };
         let mut same: Option<(i64, bool)> = None;
-        {
+        if others {
             let mut stmt = tx.prepare_cached(
                 "SELECT i.record_id FROM record_identifiers i WHERE i.person_id = ?1 AND i.rtype = ?2 AND i.system = ?3 AND i.value = ?4
                  AND NOT EXISTS (SELECT 1 FROM provenance p WHERE p.record_id = i.record_id AND p.source_id = ?5)",
@@ -493,7 +506,7 @@ impl Pass<'_, '_> {
                 }
             }
         }
-        if same.is_none() {
+        if others && same.is_none() {
             same = tx
                 .prepare_cached(
                     "SELECT r.id FROM records r WHERE r.person_id = ?1 AND r.rtype = ?2 AND r.content_hash = ?3

@@ -305,49 +305,53 @@ fn display(obj: &Map<String, Value>) -> Option<String> {
 /// A hash of the resource's clinical content: everything but `id`, `meta` and the narrative,
 /// with object keys in sorted order. Two copies of one record from two sources hash equal.
 pub fn content_hash(resource: &Value) -> [u8; 32] {
-    let mut h = Sha256::new();
+    let mut h = HashWriter(Sha256::new());
     match resource {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> =
-                m.keys().filter(|k| !matches!(k.as_str(), "id" | "meta" | "text")).collect();
-            keys.sort();
-            h.update(b"{");
-            for k in keys {
-                canonical(&Value::String(k.clone()), &mut h);
-                h.update(b":");
-                canonical(&m[k], &mut h);
-                h.update(b",");
-            }
-            h.update(b"}");
-        }
+        Value::Object(m) => canonical_object(m, &mut h, true),
         other => canonical(other, &mut h),
     }
-    h.finalize().into()
+    h.0.finalize().into()
 }
 
-fn canonical(v: &Value, h: &mut Sha256) {
+/// Feeds JSON text straight into the hash, without building strings.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn canonical_object(m: &Map<String, Value>, h: &mut HashWriter, top: bool) {
+    let mut keys: Vec<&String> =
+        m.keys().filter(|k| !(top && matches!(k.as_str(), "id" | "meta" | "text"))).collect();
+    keys.sort_unstable();
+    h.0.update(b"{");
+    for k in keys {
+        serde_json::to_writer(&mut *h, k).expect("hashing cannot fail");
+        h.0.update(b":");
+        canonical(&m[k], h);
+        h.0.update(b",");
+    }
+    h.0.update(b"}");
+}
+
+fn canonical(v: &Value, h: &mut HashWriter) {
     match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            h.update(b"{");
-            for k in keys {
-                canonical(&Value::String(k.clone()), h);
-                h.update(b":");
-                canonical(&m[k], h);
-                h.update(b",");
-            }
-            h.update(b"}");
-        }
+        Value::Object(m) => canonical_object(m, h, false),
         Value::Array(a) => {
-            h.update(b"[");
+            h.0.update(b"[");
             for c in a {
                 canonical(c, h);
-                h.update(b",");
+                h.0.update(b",");
             }
-            h.update(b"]");
+            h.0.update(b"]");
         }
-        other => h.update(other.to_string().as_bytes()),
+        other => serde_json::to_writer(&mut *h, other).expect("hashing cannot fail"),
     }
 }
 
