@@ -1,1 +1,9 @@
+//! Techo's one integration-test binary. Every module drives the `techo` CLI end to end
+//! (build it first: `cargo build -p techo-cli`), except `architecture` (cargo metadata).
 
+mod architecture;
+mod bad_inputs;
+mod japanese;
+mod no_plaintext;
+mod roundtrip;
+mod wrong_passphrase;

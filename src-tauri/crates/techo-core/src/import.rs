@@ -83,7 +83,14 @@ impl From<rusqlite::Error> for Stop {
     }
 }
 
+/// The source's name for a resource. In a Bundle whose `fullUrl` is a server URL, that URL
+/// (without `/_history/…`) tells apart two servers' `Observation/14`; otherwise `Type/id`, or
+/// the `urn:uuid:` fullUrl of a resource without an id.
 fn source_ref(item: &Item) -> String {
+    if let Some(url) = item.full_url.as_deref().filter(|u| u.starts_with("http://") || u.starts_with("https://")) {
+        let url = url.split("/_history/").next().unwrap_or(url);
+        return url.to_owned();
+    }
     match &item.id {
         Some(id) => format!("{}/{}", item.resource_type, id),
         None => item.full_url.clone().unwrap_or_default(),
@@ -148,7 +155,7 @@ impl Vault {
 
         let mut ctx = PatientCtx::default();
         if let Some(p) = opts.person {
-            self.person(p).map_err(|_| Error::InvalidInput(format!("there is no person {p} in this vault; see `techo person list`")))?;
+            self.person(p).map_err(|_| Error::NotFound(format!("person {p} (see `techo person list`)")))?;
             ctx.person = Some(p);
             ctx.fixed = true;
         }
@@ -448,21 +455,27 @@ impl Pass<'_, '_> {
         let version_id = meta_str(&item.resource, "versionId");
         let last_updated = meta_str(&item.resource, "lastUpdated");
 
-        let prov: Option<(i64, i64, Option<String>)> = tx
-            .prepare_cached("SELECT record_id, import_id, last_updated FROM provenance WHERE source_id = ?1 AND rtype = ?2 AND source_ref = ?3")?
-            .query_row(params![self.source_id, rtype, sref], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        let prov: Option<(i64, i64, Option<String>, Option<String>)> = tx
+            .prepare_cached(
+                "SELECT record_id, import_id, last_updated, version_id FROM provenance WHERE source_id = ?1 AND rtype = ?2 AND source_ref = ?3",
+            )?
+            .query_row(params![self.source_id, rtype, sref], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
             .optional()?;
-        if let Some((rid, import_id, prev_lu)) = prov {
+        if let Some((rid, import_id, prev_lu, prev_vid)) = prov {
             let current: String = tx.prepare_cached("SELECT resource FROM records WHERE id = ?1")?.query_row([rid], |r| r.get(0))?;
             if import_id == self.import_id {
                 if current == text {
                     self.report.unchanged += 1;
                     return Ok(());
                 }
-                return Err(Stop::Fail(format!(
-                    "{}: {sref} appears twice in this file with different content",
-                    item.position
-                )));
+                // Two versions of one resource in one file (distinct meta.versionId) are
+                // stored in order; two different contents under one id are ambiguous.
+                if version_id.is_none() || version_id == prev_vid {
+                    return Err(Stop::Fail(format!(
+                        "{}: {sref} appears twice in this file with different content",
+                        item.position
+                    )));
+                }
             }
             tx.prepare_cached("UPDATE provenance SET import_id = ?1 WHERE source_id = ?2 AND rtype = ?3 AND source_ref = ?4")?
                 .execute(params![self.import_id, self.source_id, rtype, sref])?;

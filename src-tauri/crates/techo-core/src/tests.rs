@@ -436,3 +436,31 @@ fn os_keyring_stores_and_unlocks() {
     v.forget_keyring(&ks).unwrap();
     assert!(ks.get(&id).unwrap().is_none());
 }
+
+#[test]
+fn two_versions_in_one_file_are_both_kept_and_servers_are_told_apart() {
+    let (tmp, _dir, mut v) = new_vault();
+    let b = r#"{"resourceType":"Bundle","type":"collection","entry":[
+      {"fullUrl":"http://example.org/fhir/Patient/45","resource":{"resourceType":"Patient","id":"45","meta":{"versionId":"1"},"name":[{"text":"A"}]}},
+      {"fullUrl":"http://example.org/fhir/Patient/45","resource":{"resourceType":"Patient","id":"45","meta":{"versionId":"2"},"name":[{"text":"B"}]}},
+      {"fullUrl":"http://example.org/fhir/Observation/14","resource":{"resourceType":"Observation","id":"14","status":"final","code":{"text":"x"}}},
+      {"fullUrl":"http://example.org/fhir-2/Observation/14","resource":{"resourceType":"Observation","id":"14","status":"final","code":{"text":"y"}}}]}"#;
+    let f = write(tmp.path(), "b.json", b);
+    let r = import(&mut v, &f, None).unwrap();
+    assert_eq!((r.new, r.updated), (3, 1));
+    let p = v.timeline(&TimelineQuery { person: 1, types: vec!["Patient".into()], limit: 5, ..Default::default() }).unwrap();
+    assert_eq!(p[0].version, 2);
+    assert!(v.record_version(p[0].record_id, 1).unwrap().contains("\"A\""));
+    // The same id and version twice with different content is ambiguous.
+    let bad = b.replace("\"versionId\":\"2\"", "\"versionId\":\"1\"");
+    let f = write(tmp.path(), "bad.json", &bad);
+    let e = import(&mut v, &f, None).unwrap_err().to_string();
+    assert!(e.contains("entry 1") && e.contains("appears twice"), "{e}");
+}
+
+#[test]
+fn importing_for_a_person_who_does_not_exist_is_not_found() {
+    let (tmp, _dir, mut v) = new_vault();
+    let f = write(tmp.path(), "b.json", &bundle(&[PATIENT]));
+    assert_eq!(import(&mut v, &f, Some(99)).unwrap_err().code(), "not_found");
+}
