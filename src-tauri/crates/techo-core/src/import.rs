@@ -101,6 +101,9 @@ fn meta_str(r: &Value, k: &str) -> Option<String> {
     r.get("meta")?.get(k)?.as_str().map(str::to_owned)
 }
 
+/// A distinct Patient seen by the prescan: its source ref, identifiers and place.
+type SeenPatient = (String, BTreeSet<(String, String)>, Position);
+
 /// What is known about the patient of this file while it streams.
 #[derive(Default)]
 struct PatientCtx {
@@ -220,7 +223,7 @@ impl Vault {
     /// `Ok(Ok(person))`, or `Ok(Err(name))`: a new person to create from the file's Patient.
     fn prescan<R: Read + Seek>(&mut self, input: &mut R, hint: FormatHint, shown: &str) -> Result<std::result::Result<i64, String>> {
         let fail = |reason: String| Error::Import { file: shown.to_owned(), reason };
-        let mut patients: Vec<(String, BTreeSet<(String, String)>, Position)> = Vec::new();
+        let mut patients: Vec<SeenPatient> = Vec::new();
         let mut first_name = None;
         let mut refs: BTreeSet<String> = BTreeSet::new();
         let r = reader::read(input, hint, |item| {
