@@ -5,12 +5,10 @@
 //! Every error says where it happened (the entry index, the line number, or the JSON
 //! line/column) and never quotes the input: it may be health data.
 
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de;
 use serde_json::{Map, Value};
-use std::cell::Cell;
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
-use std::rc::Rc;
 
 /// The largest single resource (a Bundle entry, an NDJSON line, or a whole single-resource file).
 pub const MAX_RESOURCE_BYTES: u64 = 16 * 1024 * 1024;
@@ -151,8 +149,9 @@ impl<E> From<ReadError> for Failure<E> {
 
 /// Reads every resource of `input`, calling `handle` for each in order.
 ///
-/// Bundle entries without a resource whose request is DELETE/GET/HEAD are skipped (Techo never
-/// deletes on import); any other entry without a resource is an error.
+/// Bundle entries without a resource whose request is DELETE/GET/HEAD, or that only carry a
+/// `response` (batch/transaction responses), are skipped (Techo never deletes on import); any
+/// other entry without a resource is an error.
 pub fn read<R, E, F>(input: R, hint: FormatHint, mut handle: F) -> Result<Summary, Failure<E>>
 where
     R: Read + Seek,
@@ -316,10 +315,8 @@ fn json_error(e: serde_json::Error, at: Position) -> ReadError {
             ReadError::Truncated { at, line: e.line(), column: e.column() }
         }
         serde_json::error::Category::Io => {
-            if let Some(limit) = io_too_large(&e) {
-                return ReadError::TooLarge { at, limit };
-            }
-            // serde_json reports bad UTF-8 from a reader as an IO error of kind InvalidData.
+            // Not expected: every parse here is from a slice. (From a reader, serde_json reports
+            // bad UTF-8 as an IO error of kind InvalidData.)
             if e.io_error_kind() == Some(io::ErrorKind::InvalidData) {
                 return ReadError::NotUtf8 { at };
             }
@@ -334,14 +331,6 @@ fn json_error(e: serde_json::Error, at: Position) -> ReadError {
             let detail = msg.split(" at line ").next().unwrap_or("syntax error").to_string();
             ReadError::Syntax { at, line: e.line(), column: e.column(), detail }
         }
-    }
-}
-
-fn io_too_large(e: &serde_json::Error) -> Option<u64> {
-    if e.to_string().contains(TOO_LARGE_MARK) {
-        Some(MAX_RESOURCE_BYTES >> 20)
-    } else {
-        None
     }
 }
 
@@ -378,225 +367,530 @@ fn describe_value(v: &Value) -> &'static str {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The document path: one JSON object, walked with serde so that `entry` streams.
+// The document path: one JSON object. A small byte scanner finds where each top-level value
+// (and each Bundle entry) begins and ends, copies its bytes into a reusable buffer and
+// serde_json parses that slice; so `entry` streams one entry at a time.
+//
+// The scanner knows just enough JSON to find the end of a value: whitespace, strings (with
+// escapes: `\"` does not end one), and nesting, counted without recursion so deep input is
+// refused at once. It does not validate: serde_json does, on each slice. It never looks at
+// UTF-8 either; serde_json reports invalid UTF-8 inside strings, and any other non-ASCII byte
+// outside a string is a syntax error.
+//
+// Error lines and columns are for the whole file (after a BOM), counted as serde_json counts
+// them when it parses the whole file: lines from 1, columns in bytes from 1.
 
-const TOO_LARGE_MARK: &str = "techo: resource over the size limit";
+/// Bytes that matter outside strings: a string starts, a structure opens or closes, a line ends.
+const STRUCTURAL: [bool; 256] = byte_table(b"\"{}[]\n");
+/// Bytes that matter inside a string.
+const IN_STRING: [bool; 256] = byte_table(b"\"\\\n");
+/// Bytes that end a bare value (number, true, false, null).
+const ENDS_SCALAR: [bool; 256] = byte_table(b" \t\r\n,:{}[]\"");
 
-/// Counts bytes and refuses to give more than the limit past the current mark.
-struct Counting<R> {
-    inner: R,
-    pos: Rc<Cell<u64>>,
-    mark: Rc<Cell<u64>>,
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of the lowest byte of `v` equal to `b` is set (higher bytes may be flagged
+/// wrongly after a match, so only the lowest flag counts).
+#[inline(always)]
+fn flag_byte(v: u64, b: u8) -> u64 {
+    let x = v ^ (ONES * b as u64);
+    x.wrapping_sub(ONES) & !x & HIGHS
 }
 
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let pos = self.pos.get() + n as u64;
-        self.pos.set(pos);
-        if pos - self.mark.get() > MAX_RESOURCE_BYTES + 64 {
-            return Err(io::Error::other(TOO_LARGE_MARK));
+/// The first index from `i` of a byte that matters inside a string, eight bytes at a time.
+#[inline(always)]
+fn skip_in_string(buf: &[u8], mut i: usize) -> usize {
+    while let Some(word) = buf.get(i..i + 8) {
+        let v = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        let m = flag_byte(v, b'"') | flag_byte(v, b'\\') | flag_byte(v, b'\n');
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
         }
-        Ok(n)
+        i += 8;
+    }
+    while i < buf.len() && !IN_STRING[buf[i] as usize] {
+        i += 1;
+    }
+    i
+}
+
+/// The first index from `i` of a structural byte (see [`STRUCTURAL`]), eight bytes at a time.
+#[inline(always)]
+fn skip_structure(buf: &[u8], mut i: usize) -> usize {
+    while let Some(word) = buf.get(i..i + 8) {
+        let v = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+        // `[`/`{` and `]`/`}` differ only in bit 5.
+        let w = v & (ONES * 0xDF);
+        let m = flag_byte(w, b'[') | flag_byte(w, b']') | flag_byte(v, b'"') | flag_byte(v, b'\n');
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < buf.len() && !STRUCTURAL[buf[i] as usize] {
+        i += 1;
+    }
+    i
+}
+
+const fn byte_table(bytes: &[u8]) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < bytes.len() {
+        t[bytes[i] as usize] = true;
+        i += 1;
+    }
+    t
+}
+
+/// How far the scanner has read.
+struct ScanPos {
+    /// Bytes consumed, from the start of the JSON text.
+    offset: u64,
+    /// Line of the next byte, from 1.
+    line: usize,
+    /// Offset of the first byte of that line.
+    line_start: u64,
+}
+
+impl ScanPos {
+    /// Line and column (from 1) of the next byte.
+    fn here(&self) -> (usize, usize) {
+        (self.line, (self.offset - self.line_start) as usize + 1)
+    }
+
+    /// Line and column of the last byte read: where the input ends, when it ends early.
+    fn end(&self) -> (usize, usize) {
+        (self.line, (self.offset - self.line_start) as usize)
     }
 }
 
-struct DocState<'h, E, F> {
-    handle: &'h mut F,
-    handler_error: Option<E>,
-    read_error: Option<ReadError>,
-    current: Position,
-    resources: u64,
-    skipped: u64,
-    entries_before_type: bool,
-    pos: Rc<Cell<u64>>,
-    mark: Rc<Cell<u64>>,
+/// Where the scanner is inside a value that may span several buffer fills.
+struct ScanState {
+    /// Open `{`/`[` inside the value.
+    level: usize,
+    in_string: bool,
+    /// The previous byte was the `\` of an escape inside a string.
+    escaped: bool,
 }
+
+/// Scans `buf` (which starts at `cur.offset`) for the end of a value. Returns how many bytes of
+/// `buf` belong to the value and whether it ended there. `depth` is the number of structures
+/// the value sits in; reaching `MAX_DEPTH` levels in all is refused as serde_json does.
+#[inline]
+fn scan(
+    buf: &[u8],
+    st: &mut ScanState,
+    cur: &mut ScanPos,
+    depth: usize,
+    at: Position,
+) -> Result<(usize, bool), ReadError> {
+    let n = buf.len();
+    let mut i = 0;
+    while i < n {
+        if st.in_string {
+            if st.escaped {
+                st.escaped = false;
+                if buf[i] == b'\n' {
+                    cur.line += 1;
+                    cur.line_start = cur.offset + i as u64 + 1;
+                }
+                i += 1;
+                continue;
+            }
+            i = skip_in_string(buf, i);
+            if i == n {
+                break;
+            }
+            match buf[i] {
+                b'"' => {
+                    st.in_string = false;
+                    if st.level == 0 {
+                        return Ok((i + 1, true));
+                    }
+                }
+                b'\\' => st.escaped = true,
+                _ => {
+                    cur.line += 1;
+                    cur.line_start = cur.offset + i as u64 + 1;
+                }
+            }
+            i += 1;
+        } else {
+            i = skip_structure(buf, i);
+            if i == n {
+                break;
+            }
+            match buf[i] {
+                b'"' => st.in_string = true,
+                b'{' | b'[' => {
+                    st.level += 1;
+                    if depth + st.level >= MAX_DEPTH {
+                        return Err(ReadError::TooDeep { at });
+                    }
+                }
+                b'}' | b']' => {
+                    st.level -= 1;
+                    if st.level == 0 {
+                        return Ok((i + 1, true));
+                    }
+                }
+                _ => {
+                    cur.line += 1;
+                    cur.line_start = cur.offset + i as u64 + 1;
+                }
+            }
+            i += 1;
+        }
+    }
+    Ok((n, false))
+}
+
+/// Where a captured value starts, to turn serde_json's positions in the slice into positions
+/// in the file.
+struct Span {
+    line: usize,
+    /// Bytes before the value on its first line.
+    column0: usize,
+    /// A bare value: a number or literal (or something malformed in their place).
+    bare: bool,
+    /// A bare value that ran into the end of the input.
+    at_eof: bool,
+}
+
+struct Scanner<R> {
+    input: BufReader<R>,
+    cur: ScanPos,
+}
+
+impl<R: Read> Scanner<R> {
+    fn new(input: BufReader<R>) -> Self {
+        Scanner { input, cur: ScanPos { offset: 0, line: 1, line_start: 0 } }
+    }
+
+    /// Consumes one byte already peeked at, which is not a newline.
+    fn bump(&mut self) {
+        self.input.consume(1);
+        self.cur.offset += 1;
+    }
+
+    fn advance(&mut self, n: usize) {
+        self.input.consume(n);
+        self.cur.offset += n as u64;
+    }
+
+    /// Skips whitespace and returns the next byte without consuming it (`None` at the end).
+    fn skip_ws(&mut self) -> Result<Option<u8>, ReadError> {
+        loop {
+            let buf = self.input.fill_buf().map_err(ReadError::Io)?;
+            if buf.is_empty() {
+                return Ok(None);
+            }
+            let mut i = 0;
+            while i < buf.len() {
+                match buf[i] {
+                    b' ' | b'\t' | b'\r' => i += 1,
+                    b'\n' => {
+                        i += 1;
+                        self.cur.line += 1;
+                        self.cur.line_start = self.cur.offset + i as u64;
+                    }
+                    b => {
+                        self.advance(i);
+                        return Ok(Some(b));
+                    }
+                }
+            }
+            self.advance(i);
+        }
+    }
+
+    /// The next byte after whitespace; the end of the input here means it is truncated.
+    fn next_token(&mut self, at: Position) -> Result<u8, ReadError> {
+        self.skip_ws()?.ok_or_else(|| self.truncated(at))
+    }
+
+    fn truncated(&self, at: Position) -> ReadError {
+        let (line, column) = self.cur.end();
+        ReadError::Truncated { at, line, column }
+    }
+
+    /// A syntax error at the next byte; `detail` is worded as serde_json words it.
+    fn syntax(&self, at: Position, detail: &str) -> ReadError {
+        let (line, column) = self.cur.here();
+        ReadError::Syntax { at, line, column, detail: detail.to_string() }
+    }
+
+    /// Copies the JSON value that starts at the next byte (not whitespace) into `out`.
+    /// `depth` is the number of structures it sits in; more than `limit` bytes is refused
+    /// before `out` grows past it.
+    fn capture(
+        &mut self,
+        out: &mut Vec<u8>,
+        depth: usize,
+        limit: u64,
+        at: Position,
+    ) -> Result<Span, ReadError> {
+        out.clear();
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let first = self.next_token(at)?;
+        let mut span = Span {
+            line: self.cur.line,
+            column0: (self.cur.offset - self.cur.line_start) as usize,
+            bare: !matches!(first, b'"' | b'{' | b'['),
+            at_eof: false,
+        };
+        if span.bare && ENDS_SCALAR[first as usize] {
+            return Err(self.syntax(at, "expected value"));
+        }
+        let too_large = || ReadError::TooLarge { at, limit: MAX_RESOURCE_BYTES >> 20 };
+        if !span.bare {
+            let mut st = ScanState { level: 0, in_string: false, escaped: false };
+            loop {
+                let buf = self.input.fill_buf().map_err(ReadError::Io)?;
+                if buf.is_empty() {
+                    return Err(self.truncated(at));
+                }
+                let (used, done) = scan(buf, &mut st, &mut self.cur, depth, at)?;
+                if out.len() + used > limit {
+                    return Err(too_large());
+                }
+                out.extend_from_slice(&buf[..used]);
+                self.advance(used);
+                if done {
+                    return Ok(span);
+                }
+            }
+        }
+        // A bare value: up to the next structural byte or whitespace.
+        loop {
+            let buf = self.input.fill_buf().map_err(ReadError::Io)?;
+            if buf.is_empty() {
+                span.at_eof = true;
+                return Ok(span);
+            }
+            let end = buf.iter().position(|&b| ENDS_SCALAR[b as usize]);
+            let used = end.unwrap_or(buf.len());
+            if out.len() + used > limit {
+                return Err(too_large());
+            }
+            out.extend_from_slice(&buf[..used]);
+            self.advance(used);
+            if end.is_some() {
+                return Ok(span);
+            }
+        }
+    }
+
+    /// Parses what `capture` copied into `bytes`, with errors placed in the file and worded as
+    /// serde_json places and words them when it parses the whole file. `then` is what serde_json
+    /// expects after the value (it says so when a bare value runs into other text).
+    fn parse<T: serde::de::DeserializeOwned>(
+        &mut self,
+        bytes: &mut Vec<u8>,
+        span: &Span,
+        at: Position,
+        then: &str,
+    ) -> Result<T, ReadError> {
+        let mut e = match serde_json::from_slice(bytes) {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        if span.at_eof {
+            // A number or literal cut off by the end of the file.
+            return Err(self.truncated(at));
+        }
+        // serde_json reading the whole file would look at the bytes after the value before
+        // giving up on a malformed one (`tru`, `-`, a `\u` escape cut short by a quote), so show
+        // it a few of them too (consumed: the read ends with this error) to get the same error
+        // at the same place.
+        let len = bytes.len();
+        let mut ended = false;
+        while bytes.len() < len + 8 {
+            let buf = self.input.fill_buf().map_err(ReadError::Io)?;
+            if buf.is_empty() {
+                ended = true;
+                break;
+            }
+            let n = buf.len().min(len + 8 - bytes.len());
+            bytes.extend_from_slice(&buf[..n]);
+            self.advance(n);
+        }
+        if let Err(again) = serde_json::from_slice::<T>(bytes) {
+            e = again;
+        }
+        let (line, column) = match e.line() {
+            0 => (span.line, span.column0 + 1),
+            1 => (span.line, span.column0 + e.column()),
+            l => (span.line + l - 1, e.column()),
+        };
+        Err(match json_error(e, at) {
+            ReadError::Syntax { detail, .. } if span.bare && detail == "trailing characters" => {
+                ReadError::Syntax { at, line, column, detail: then.to_string() }
+            }
+            ReadError::Syntax { detail, .. } => ReadError::Syntax { at, line, column, detail },
+            ReadError::Truncated { .. } if ended => ReadError::Truncated { at, line, column },
+            ReadError::Truncated { .. } => {
+                ReadError::Syntax { at, line, column, detail: "invalid value".into() }
+            }
+            other => other,
+        })
+    }
+}
+
+/// serde_json's words for what may follow a value in an object, and in an array.
+const OBJECT_NEXT: &str = "expected `,` or `}`";
+const ARRAY_NEXT: &str = "expected `,` or `]`";
 
 fn read_document<R: Read, E, F>(input: BufReader<R>, handle: &mut F) -> Result<Summary, Failure<E>>
 where
     F: FnMut(Item) -> Result<(), E>,
 {
-    let pos = Rc::new(Cell::new(0));
-    let mark = Rc::new(Cell::new(0));
-    let reader = Counting { inner: input, pos: pos.clone(), mark: mark.clone() };
-    let mut de = serde_json::Deserializer::from_reader(reader);
-    let mut state = DocState {
-        handle,
-        handler_error: None,
-        read_error: None,
-        current: Position::Whole,
-        resources: 0,
-        skipped: 0,
-        entries_before_type: false,
-        pos,
-        mark,
-    };
-    let top = de.deserialize_map(TopVisitor { state: &mut state });
-    let top = match top {
-        Ok(top) => top,
-        Err(e) => {
-            if let Some(h) = state.handler_error.take() {
-                return Err(Failure::Handler(h));
-            }
-            if let Some(r) = state.read_error.take() {
-                return Err(r.into());
-            }
-            return Err(json_error(e, state.current).into());
+    let whole = Position::Whole;
+    let mut sc = Scanner::new(input);
+    let mut buf = Vec::with_capacity(64 * 1024);
+    let mut object = Map::new();
+    let mut resource_type: Option<String> = None;
+    let mut entries = Entries { resources: 0, skipped: 0 };
+    let mut streamed = false;
+    let mut entries_before_type = false;
+    // Bytes of the keys and values kept in `object`: the document less its streamed entries.
+    let mut held = 0u64;
+
+    match sc.skip_ws()? {
+        Some(b'{') => sc.bump(),
+        Some(b) => {
+            return Err(ReadError::NotAnObject { at: whole, found: describe_start(b) }.into())
         }
-    };
-    if let Err(e) = de.end() {
-        return Err(ReadError::TrailingData { line: e.line(), column: e.column() }.into());
+        None => return Err(ReadError::Empty.into()),
     }
-    let Top { object, resource_type } = top;
-    match resource_type.as_deref() {
-        Some("Bundle") => {
-            let bundle_type = object.get("type").and_then(Value::as_str).map(str::to_owned);
-            Ok(Summary {
-                kind: InputKind::Bundle { bundle_type },
-                resources: state.resources,
-                skipped: state.skipped,
-            })
-        }
-        _ if state.entries_before_type => Err(ReadError::EntriesBeforeType.into()),
-        _ => {
-            let item = to_item(Value::Object(object), Position::Whole, None)?;
-            (state.handle)(item).map_err(Failure::Handler)?;
-            Ok(Summary { kind: InputKind::Resource, resources: 1, skipped: 0 })
-        }
-    }
-}
-
-struct Top {
-    object: Map<String, Value>,
-    resource_type: Option<String>,
-}
-
-struct TopVisitor<'s, 'h, E, F> {
-    state: &'s mut DocState<'h, E, F>,
-}
-
-impl<'de, E, F> Visitor<'de> for TopVisitor<'_, '_, E, F>
-where
-    F: FnMut(Item) -> Result<(), E>,
-{
-    type Value = Top;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a FHIR resource (a JSON object)")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top, A::Error> {
-        let mut object = Map::new();
-        let mut resource_type: Option<String> = None;
-        while let Some(key) = map.next_key::<String>()? {
-            let streams = key == "entry"
-                && resource_type.as_deref().is_none_or(|t| t == "Bundle");
-            if streams {
-                if resource_type.is_none() {
-                    self.state.entries_before_type = true;
-                }
-                map.next_value_seed(EntriesSeed { state: &mut *self.state })?;
-                // Whatever follows the entries gets a fresh size budget.
-                self.state.mark.set(self.state.pos.get());
-                self.state.current = Position::Whole;
-                continue;
+    let mut first = true;
+    loop {
+        match sc.next_token(whole)? {
+            b'"' => {}
+            b'}' if first => {
+                sc.bump();
+                break;
             }
-            let value: Value = map.next_value()?;
+            b'}' => return Err(sc.syntax(whole, "trailing comma").into()),
+            _ => return Err(sc.syntax(whole, "key must be a string").into()),
+        }
+        let span = sc.capture(&mut buf, 1, MAX_RESOURCE_BYTES - held, whole)?;
+        let key: String = sc.parse(&mut buf, &span, whole, "expected `:`")?;
+        held += buf.len() as u64;
+        match sc.next_token(whole)? {
+            b':' => sc.bump(),
+            _ => return Err(sc.syntax(whole, "expected `:`").into()),
+        }
+        if object.contains_key(&key) || (streamed && key == "entry") {
+            return Err(ReadError::DuplicateKey { at: whole, key }.into());
+        }
+        let streams = key == "entry" && resource_type.as_deref().is_none_or(|t| t == "Bundle");
+        if streams {
+            if resource_type.is_none() {
+                entries_before_type = true;
+            }
+            streamed = true;
+            stream_entries(&mut sc, &mut buf, &mut entries, handle)?;
+        } else {
+            let span = sc.capture(&mut buf, 1, MAX_RESOURCE_BYTES - held, whole)?;
+            let value: Value = sc.parse(&mut buf, &span, whole, OBJECT_NEXT)?;
+            held += buf.len() as u64;
             if key == "resourceType" {
                 if let Value::String(t) = &value {
                     resource_type = Some(t.clone());
                 }
             }
-            if object.contains_key(&key) {
-                self.state.read_error =
-                    Some(ReadError::DuplicateKey { at: Position::Whole, key: key.clone() });
-                return Err(de::Error::custom("duplicate key"));
-            }
             object.insert(key, value);
         }
-        Ok(Top { object, resource_type })
-    }
-}
-
-struct EntriesSeed<'s, 'h, E, F> {
-    state: &'s mut DocState<'h, E, F>,
-}
-
-impl<'de, E, F> DeserializeSeed<'de> for EntriesSeed<'_, '_, E, F>
-where
-    F: FnMut(Item) -> Result<(), E>,
-{
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de, E, F> Visitor<'de> for EntriesSeed<'_, '_, E, F>
-where
-    F: FnMut(Item) -> Result<(), E>,
-{
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a list of Bundle entries")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let state = self.state;
-        let mut index = 0usize;
-        loop {
-            state.current = Position::Entry(index);
-            state.mark.set(state.pos.get());
-            let Some(entry) = seq.next_element::<Value>()? else { break };
-            let at = Position::Entry(index);
-            match entry_item(entry, at) {
-                Ok(Some(item)) => {
-                    if let Err(e) = (state.handle)(item) {
-                        state.handler_error = Some(e);
-                        return Err(de::Error::custom("stopped by the importer"));
-                    }
-                    state.resources += 1;
-                }
-                Ok(None) => state.skipped += 1,
-                Err(e) => {
-                    state.read_error = Some(e);
-                    return Err(de::Error::custom("bad entry"));
-                }
+        match sc.next_token(whole)? {
+            b',' => sc.bump(),
+            b'}' => {
+                sc.bump();
+                break;
             }
-            index += 1;
+            _ => return Err(sc.syntax(whole, OBJECT_NEXT).into()),
         }
-        Ok(())
+        first = false;
     }
-
-    fn visit_map<A: MapAccess<'de>>(self, _map: A) -> Result<(), A::Error> {
-        self.not_array()
+    if sc.skip_ws()?.is_some() {
+        let (line, column) = sc.cur.here();
+        return Err(ReadError::TrailingData { line, column }.into());
     }
-    fn visit_str<Er: de::Error>(self, _v: &str) -> Result<(), Er> {
-        self.not_array()
-    }
-    fn visit_bool<Er: de::Error>(self, _v: bool) -> Result<(), Er> {
-        self.not_array()
-    }
-    fn visit_i64<Er: de::Error>(self, _v: i64) -> Result<(), Er> {
-        self.not_array()
-    }
-    fn visit_u64<Er: de::Error>(self, _v: u64) -> Result<(), Er> {
-        self.not_array()
-    }
-    fn visit_f64<Er: de::Error>(self, _v: f64) -> Result<(), Er> {
-        self.not_array()
-    }
-    fn visit_unit<Er: de::Error>(self) -> Result<(), Er> {
-        self.not_array()
+    match resource_type.as_deref() {
+        Some("Bundle") => {
+            let bundle_type = object.get("type").and_then(Value::as_str).map(str::to_owned);
+            Ok(Summary {
+                kind: InputKind::Bundle { bundle_type },
+                resources: entries.resources,
+                skipped: entries.skipped,
+            })
+        }
+        _ if entries_before_type => Err(ReadError::EntriesBeforeType.into()),
+        _ => {
+            let item = to_item(Value::Object(object), whole, None)?;
+            handle(item).map_err(Failure::Handler)?;
+            Ok(Summary { kind: InputKind::Resource, resources: 1, skipped: 0 })
+        }
     }
 }
 
-impl<E, F> EntriesSeed<'_, '_, E, F> {
-    fn not_array<Er: de::Error>(self) -> Result<(), Er> {
-        self.state.read_error = Some(ReadError::EntryNotArray);
-        Err(Er::custom("entry is not an array"))
+struct Entries {
+    resources: u64,
+    skipped: u64,
+}
+
+/// Walks `Bundle.entry` (the scanner is at its value), handing each resource to `handle`.
+fn stream_entries<R: Read, E, F>(
+    sc: &mut Scanner<R>,
+    buf: &mut Vec<u8>,
+    entries: &mut Entries,
+    handle: &mut F,
+) -> Result<(), Failure<E>>
+where
+    F: FnMut(Item) -> Result<(), E>,
+{
+    let whole = Position::Whole;
+    match sc.next_token(whole)? {
+        b'[' => sc.bump(),
+        b'{' => return Err(ReadError::EntryNotArray.into()),
+        _ => {
+            // A string, number or literal: a malformed one is a syntax error first.
+            let span = sc.capture(buf, 1, MAX_RESOURCE_BYTES, whole)?;
+            sc.parse::<Value>(buf, &span, whole, OBJECT_NEXT)?;
+            return Err(ReadError::EntryNotArray.into());
+        }
+    }
+    let mut index = 0usize;
+    if sc.next_token(Position::Entry(0))? == b']' {
+        sc.bump();
+        return Ok(());
+    }
+    loop {
+        let at = Position::Entry(index);
+        let span = sc.capture(buf, 2, MAX_RESOURCE_BYTES, at)?;
+        let entry: Value = sc.parse(buf, &span, at, ARRAY_NEXT)?;
+        match entry_item(entry, at)? {
+            Some(item) => {
+                handle(item).map_err(Failure::Handler)?;
+                entries.resources += 1;
+            }
+            None => entries.skipped += 1,
+        }
+        index += 1;
+        let next = Position::Entry(index);
+        match sc.next_token(next)? {
+            b',' => sc.bump(),
+            b']' => {
+                sc.bump();
+                return Ok(());
+            }
+            _ => return Err(sc.syntax(next, ARRAY_NEXT).into()),
+        }
+        if sc.next_token(next)? == b']' {
+            return Err(sc.syntax(next, "trailing comma").into());
+        }
     }
 }
 
@@ -617,7 +911,9 @@ fn entry_item(entry: Value, at: Position) -> Result<Option<Item>, ReadError> {
                 .and_then(|r| r.get("method"))
                 .and_then(Value::as_str)
                 .unwrap_or("");
-            if matches!(method, "DELETE" | "GET" | "HEAD") {
+            // A request that carries no resource (DELETE/GET/HEAD), or a batch/transaction
+            // response entry that only reports a status: nothing to store.
+            if matches!(method, "DELETE" | "GET" | "HEAD") || entry.contains_key("response") {
                 Ok(None)
             } else {
                 Err(ReadError::EntryWithoutResource { at })
@@ -750,6 +1046,170 @@ mod tests {
         assert!(matches!(err, ReadError::TooLarge { at: Position::Entry(0), .. }), "{err:?}");
     }
 
+    /// What a read produced, to compare runs without printing any of it.
+    fn outcome(r: Result<Summary, Failure<()>>, items: &[Item]) -> String {
+        match r {
+            Ok(s) => {
+                let mut out = format!("{s:?}");
+                for i in items {
+                    out.push_str(&format!("|{:?}|{:?}|", i.position, i.full_url));
+                    out.push_str(&serde_json::to_string(&i.resource).unwrap());
+                }
+                out
+            }
+            Err(Failure::Read(e)) => format!("error: {e}"),
+            Err(Failure::Handler(())) => unreachable!(),
+        }
+    }
+
+    fn read_document_with_capacity(input: &[u8], capacity: usize) -> String {
+        let mut items = Vec::new();
+        let r = read_document(BufReader::with_capacity(capacity, Cursor::new(input)), &mut |i| {
+            items.push(i);
+            Ok::<(), ()>(())
+        });
+        outcome(r, &items)
+    }
+
+    #[test]
+    fn tiny_buffers_give_the_same_result() {
+        // Every value, escape and newline ends up split across buffer fills somewhere.
+        let good = "{\"resourceType\" : \"Bundle\",\r\n \"type\":\"batch\",\"meta\":{\"tag\":[\"]}\\\\\",\"\\\"]}\"]},\n\"entry\":[\n\
+            {\"fullUrl\":\"urn:uuid:\\u0031\",\"resource\":{\"resourceType\":\"Basic\",\"id\":\"a\",\"x\":[1.50,-0.0e+5,true,null,{\"\\\\\":\"\\\"\\\\\\\"\"}]}} ,\n\
+            {\"request\":{\"method\":\"DELETE\"}},{\"resource\":{\"resourceType\":\"Basic\",\"id\":\"b\",\"t\":\"\u{65e5}\u{672c} \\ud83d\\ude00\"}}\n\
+            ] , \"signature\" :{\"data\":\"}]\"} }\n";
+        let bad_inner = good.replace("-0.0e+5", "-0.0e+");
+        let bad_escape = good.replace("\\u0031\"", "\\u0\"31\"");
+        let bad_literal = good.replace("true,", "tru,");
+        let bad_tail = good.replace(" ,\n", " ;\n");
+        let cut = &good[..good.len() - 40];
+        let deep = format!(
+            "{{\"resourceType\":\"Basic\",\"id\":\"x\",\"a\":{}1{}}}",
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        for bad in [&bad_inner, &bad_escape, &bad_literal, &bad_tail] {
+            assert!(bad.as_str() != good);
+        }
+        for doc in [good, &bad_inner, &bad_escape, &bad_literal, &bad_tail, cut, &deep] {
+            let want = read_document_with_capacity(doc.as_bytes(), 256 * 1024);
+            for capacity in 1..=17 {
+                let got = read_document_with_capacity(doc.as_bytes(), capacity);
+                assert!(got == want, "capacity {capacity} differs (input of {} bytes)", doc.len());
+            }
+        }
+        assert!(read_document_with_capacity(good.as_bytes(), 1).starts_with("Summary"));
+    }
+
+    #[test]
+    fn syntax_errors_point_into_the_whole_file() {
+        let doc = "{\"resourceType\":\"Bundle\",\n\"entry\":[\n {\"resource\":{\"resourceType\":\"Basic\",\"id\":\"a\"}},\n {\"resource\":{\"resourceType\":\"Basic\",\n   \"id\":\"b\",\n   \"x\": [1, 2 3]}}]}";
+        let whole = serde_json::from_str::<Value>(doc).unwrap_err();
+        let Err(err) = run(doc.as_bytes(), FormatHint::Detect) else { panic!("accepted") };
+        let ReadError::Syntax { at, line, column, .. } = err else { panic!("{err}") };
+        assert_eq!(at, Position::Entry(1));
+        assert_eq!((line, column), (whole.line(), whole.column()));
+        assert_eq!(line, 6);
+    }
+
+    #[test]
+    fn nesting_limit_is_the_one_serde_json_has() {
+        for levels in 120..135 {
+            // The Bundle, its entry list, the entry and the resource are 4 levels.
+            let inner = levels - 4;
+            let doc = format!(
+                "{{\"resourceType\":\"Bundle\",\"entry\":[{{\"resource\":{{\"resourceType\":\"Basic\",\"id\":\"a\",\"x\":{}{}}}}}]}}",
+                "[".repeat(inner),
+                "]".repeat(inner)
+            );
+            let whole_ok = serde_json::from_str::<Value>(&doc).is_ok();
+            let ours = run(doc.as_bytes(), FormatHint::Detect);
+            assert_eq!(ours.is_ok(), whole_ok, "{levels} levels");
+            if let Err(e) = ours {
+                assert!(
+                    matches!(e, ReadError::TooDeep { at: Position::Entry(0) }),
+                    "{levels}: {e}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn oversized_top_level_values_are_refused() {
+        let big = "a".repeat(MAX_RESOURCE_BYTES as usize + 10);
+        let single = format!("{{\"resourceType\":\"Basic\",\"id\":\"x\",\"t\":\"{big}\"}}");
+        let Err(err) = run(single.as_bytes(), FormatHint::Detect) else { panic!("accepted") };
+        assert!(matches!(err, ReadError::TooLarge { at: Position::Whole, .. }), "{err}");
+        // Several values that are each under the limit but together over it.
+        let half = "a".repeat(MAX_RESOURCE_BYTES as usize / 2);
+        let split = format!(
+            "{{\"resourceType\":\"Basic\",\"id\":\"x\",\"t\":\"{half}\",\"u\":\"{half}\"}}"
+        );
+        let Err(err) = run(split.as_bytes(), FormatHint::Detect) else { panic!("accepted") };
+        assert!(matches!(err, ReadError::TooLarge { at: Position::Whole, .. }), "{err}");
+        let meta =
+            format!("{{\"resourceType\":\"Bundle\",\"meta\":{{\"t\":\"{big}\"}},\"entry\":[]}}");
+        let Err(err) = run(meta.as_bytes(), FormatHint::Detect) else { panic!("accepted") };
+        assert!(matches!(err, ReadError::TooLarge { at: Position::Whole, .. }), "{err}");
+        // Entries have their own budget each.
+        let entry = format!(
+            "{{\"resource\":{{\"resourceType\":\"Basic\",\"id\":\"x\",\"t\":\"{half}\"}}}}"
+        );
+        let ok = format!("{{\"resourceType\":\"Bundle\",\"entry\":[{entry},{entry},{entry}]}}");
+        let (s, _) = run(ok.as_bytes(), FormatHint::Detect).unwrap();
+        assert_eq!(s.resources, 3);
+    }
+
+    #[test]
+    fn top_level_structure_errors() {
+        let cases: Vec<(&[u8], &str)> = vec![
+            (b"{\"resourceType\":\"Bundle\",\"entry\":[],\"entry\":[]}", "appears twice"),
+            (b"{\"resourceType\":\"Bundle\",\"entry\":\"x\"}", "not a list"),
+            (b"{\"resourceType\":\"Bundle\",\"entry\":tru}", "invalid JSON"),
+            (
+                b"{\"resourceType\":\"Bundle\",\"entry\":[,]}",
+                "entry 0: invalid JSON at line 1, column 35 (expected value)",
+            ),
+            (
+                b"{\"resourceType\":\"Bundle\",\"entry\":[{\"request\":{\"method\":\"GET\"}},]}",
+                "entry 1: invalid JSON at line 1, column 64 (trailing comma)",
+            ),
+            (
+                b"{\"resourceType\":\"Bundle\",\"entry\":[{\"request\":{\"method\":\"GET\"}} {}]}",
+                "entry 1: invalid JSON at line 1, column 64 (expected `,` or `]`)",
+            ),
+            (b"{\"resourceType\":\"Bundle\" \"entry\":[]}", "column 26 (expected `,` or `}`)"),
+            (b"{\"resourceType\" \"Bundle\"}", "column 17 (expected `:`)"),
+            (b"{\"resourceType\":\"Bundle\",}", "column 26 (trailing comma)"),
+            (b"{\"resourceType\":\"Bundle\",1:2}", "column 26 (key must be a string)"),
+            (b"{\"entry\":[],\"resourceType\":\"Bundle\",\"type\":\"x\"}", ""),
+            (b"{\"entry\":[],\"resourceType\":\"List\"}", "put resourceType first"),
+            (b"{\"resourceType\":\"Basic\",\"id\":\"a\"}\n\n  }", "(line 3, column 3)"),
+            (
+                b"{\"resourceType\":\"Basic\",\n\"id\":\"a\",\"n\":1",
+                "the file ends in the middle of the JSON (line 2, column 14)",
+            ),
+            (b"{\"resourceType\":\"Basic\",\"id\":\"a\",\"n\":tr", "the file ends"),
+            (b"{\"resourceType\":\"Basic\",\"id\":\"a\",\"n\":-", "the file ends"),
+        ];
+        for (input, want) in cases {
+            let whole = serde_json::from_slice::<Value>(input);
+            match run(input, FormatHint::Detect) {
+                Ok(_) => assert!(want.is_empty(), "accepted: {want}"),
+                Err(err) => {
+                    let err = err.to_string();
+                    assert!(!want.is_empty() && err.contains(want), "{want:?} not in {err:?}");
+                }
+            }
+            // Where serde_json finds a syntax error in the whole file, ours is at the same place.
+            if let (Err(w), Err(ReadError::Syntax { line, column, .. })) =
+                (whole, run(input, FormatHint::Detect))
+            {
+                assert_eq!((line, column), (w.line(), w.column()), "{want}");
+            }
+        }
+    }
+
     #[test]
     fn handler_error_stops_the_read() {
         let b = br#"{"resourceType":"Bundle","entry":[{"resource":{"resourceType":"Patient","id":"a"}},{"resource":{"resourceType":"Patient","id":"b"}}]}"#;
@@ -760,5 +1220,24 @@ mod tests {
         });
         assert!(matches!(r, Err(Failure::Handler("stop"))));
         assert_eq!(n, 1);
+    }
+}
+
+#[cfg(test)]
+mod response_entries {
+    use super::*;
+
+    #[test]
+    fn response_only_entries_are_skipped() {
+        let b = br#"{"resourceType":"Bundle","type":"transaction-response","entry":[
+            {"response":{"status":"201 Created","location":"Patient/1/_history/1"}},
+            {"resource":{"resourceType":"Patient","id":"1"},"response":{"status":"200 OK"}}]}"#;
+        let mut n = 0;
+        let s = read(std::io::Cursor::new(b.to_vec()), FormatHint::Detect, |_| {
+            n += 1;
+            Ok::<(), ()>(())
+        });
+        let Ok(s) = s else { panic!("refused") };
+        assert_eq!((s.resources, s.skipped, n), (1, 1, 1));
     }
 }
