@@ -35,6 +35,9 @@ struct Expected {
     /// the same content apart from id/meta/text: the importer de-duplicates such resources
     /// (one record, two provenances), so only one of the group has to come back.
     group: Option<usize>,
+    /// How the importer names the resource within its source: a server `fullUrl` (without
+    /// `/_history/…`), else `Type/id`.
+    key: Option<String>,
 }
 
 struct FileCase {
@@ -57,43 +60,51 @@ fn load(path: &Path) -> Option<FileCase> {
     if is_bundle {
         for (i, e) in v.get("entry").and_then(Value::as_array).into_iter().flatten().enumerate() {
             if let Some(r @ Value::Object(_)) = e.get("resource") {
-                raw.push(Expected {
-                    rtype: r["resourceType"].as_str().unwrap_or("?").to_owned(),
-                    id: r.get("id").and_then(Value::as_str).map(str::to_owned),
-                    resource: r.clone(),
-                    origin: format!("{name} entry[{i}]"),
-                    group: None,
-                });
+                let rtype = r["resourceType"].as_str().unwrap_or("?").to_owned();
+                let id = r.get("id").and_then(Value::as_str).map(str::to_owned);
+                let server_url = e
+                    .get("fullUrl")
+                    .and_then(Value::as_str)
+                    .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+                    .map(|u| u.split("/_history/").next().unwrap_or(u).to_owned());
+                let key = server_url.or_else(|| id.as_ref().map(|id| format!("{rtype}/{id}")));
+                raw.push(Expected { rtype, id, resource: r.clone(), origin: format!("{name} entry[{i}]"), group: None, key });
             }
         }
     } else {
-        raw.push(Expected {
-            rtype,
-            id: v.get("id").and_then(Value::as_str).map(str::to_owned),
-            resource: v.clone(),
-            origin: name.clone(),
-            group: None,
-        });
+        let id = v.get("id").and_then(Value::as_str).map(str::to_owned);
+        let key = id.as_ref().map(|id| format!("{rtype}/{id}"));
+        raw.push(Expected { rtype, id, resource: v.clone(), origin: name.clone(), group: None, key });
     }
     let mut expected: Vec<Expected> = Vec::new();
-    let mut seen: HashMap<(String, String), usize> = HashMap::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
     let mut expect_reject = false;
+    let version = |r: &Value| r.get("meta").and_then(|m| m.get("versionId")).and_then(Value::as_str).map(str::to_owned);
     for e in raw {
-        if let Some(id) = &e.id {
-            let k = (e.rtype.clone(), id.clone());
-            if let Some(&j) = seen.get(&k) {
+        if let Some(k) = &e.key {
+            if let Some(&j) = seen.get(k) {
                 if !fhir_eq(&expected[j].resource, &e.resource) {
-                    expect_reject = true;
+                    let (a, b) = (version(&expected[j].resource), version(&e.resource));
+                    if a.is_some() && b.is_some() && a != b {
+                        // Two versions of one resource: the later one is current, the earlier
+                        // is kept as a version (not exported).
+                        expected[j] = e;
+                    } else {
+                        expect_reject = true;
+                    }
                 }
                 continue;
             }
-            seen.insert(k, expected.len());
+            seen.insert(k.clone(), expected.len());
         }
         expected.push(e);
     }
     // Keys for batching: no two files in one person may share a type+id, a business identifier
     // or a content hash (the importer would merge them across sources).
-    let mut keys: HashSet<String> = seen.into_keys().map(|(t, id)| format!("id {t}/{id}")).collect();
+    let mut keys: HashSet<String> = expected
+        .iter()
+        .filter_map(|e| e.id.as_ref().map(|id| format!("id {}/{id}", e.rtype)))
+        .collect();
     let mut owner: HashMap<String, usize> = HashMap::new();
     let mut next_group = 0;
     for i in 0..expected.len() {
