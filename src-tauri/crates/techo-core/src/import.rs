@@ -97,6 +97,22 @@ fn source_ref(item: &Item) -> String {
     }
 }
 
+/// A 64-bit lookup key: the first 8 bytes of SHA-256 over the parts (NUL-separated).
+fn key64(parts: &[&str]) -> i64 {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0u8]);
+    }
+    let d = h.finalize();
+    i64::from_be_bytes(d[..8].try_into().expect("8 bytes"))
+}
+
+fn content_key(hash: &[u8; 32]) -> i64 {
+    i64::from_be_bytes(hash[..8].try_into().expect("8 bytes"))
+}
+
 fn meta_str(r: &Value, k: &str) -> Option<String> {
     r.get("meta")?.get(k)?.as_str().map(str::to_owned)
 }
@@ -268,8 +284,9 @@ impl Vault {
             let found: Option<i64> = self
                 .conn
                 .query_row(
-                    "SELECT r.person_id FROM provenance p JOIN records r ON r.id = p.record_id WHERE p.rtype = 'Patient' AND (p.source_ref = ?1 OR p.source_ref = ?2) LIMIT 1",
-                    params![r, format!("Patient/{id}")],
+                    "SELECT r.person_id FROM provenance p JOIN records r ON r.id = p.record_id
+                     WHERE p.source_id IN (SELECT id FROM sources) AND p.ref_key IN (?1, ?2) AND p.rtype = 'Patient' AND p.source_ref IN (?3, ?4) LIMIT 1",
+                    params![key64(&["Patient", r]), key64(&["Patient", &format!("Patient/{id}")]), r, format!("Patient/{id}")],
                     |row| row.get(0),
                 )
                 .optional()?;
@@ -313,8 +330,9 @@ fn match_person(conn: &rusqlite::Connection, ids: &BTreeSet<(String, String)>, s
     if let Some(sref) = sref {
         let p: Option<i64> = conn
             .query_row(
-                "SELECT r.person_id FROM provenance p JOIN records r ON r.id = p.record_id WHERE p.rtype = 'Patient' AND p.source_ref = ?1 LIMIT 1",
-                [sref],
+                "SELECT r.person_id FROM provenance p JOIN records r ON r.id = p.record_id
+                 WHERE p.source_id IN (SELECT id FROM sources) AND p.ref_key = ?1 AND p.rtype = 'Patient' AND p.source_ref = ?2 LIMIT 1",
+                params![key64(&["Patient", sref]), sref],
                 |r| r.get(0),
             )
             .optional()?;
@@ -458,13 +476,16 @@ impl Pass<'_, '_> {
         let version_id = meta_str(&item.resource, "versionId");
         let last_updated = meta_str(&item.resource, "lastUpdated");
 
-        let prov: Option<(i64, i64, Option<String>, Option<String>)> = tx
+        let ref_key = key64(&[rtype, &sref]);
+        let ckey = content_key(&hash);
+        let prov: Option<(i64, i64, i64, Option<String>, Option<String>)> = tx
             .prepare_cached(
-                "SELECT record_id, import_id, last_updated, version_id FROM provenance WHERE source_id = ?1 AND rtype = ?2 AND source_ref = ?3",
+                "SELECT id, record_id, import_id, last_updated, version_id FROM provenance
+                 WHERE source_id = ?1 AND ref_key = ?2 AND rtype = ?3 AND source_ref = ?4",
             )?
-            .query_row(params![self.source_id, rtype, sref], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .query_row(params![self.source_id, ref_key, rtype, sref], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
             .optional()?;
-        if let Some((rid, import_id, prev_lu, prev_vid)) = prov {
+        if let Some((prov_id, rid, import_id, prev_lu, prev_vid)) = prov {
             let current: String = tx.prepare_cached("SELECT resource FROM records WHERE id = ?1")?.query_row([rid], |r| r.get(0))?;
             if import_id == self.import_id {
                 if current == text {
@@ -480,18 +501,15 @@ impl Pass<'_, '_> {
                     )));
                 }
             }
-            tx.prepare_cached("UPDATE provenance SET import_id = ?1 WHERE source_id = ?2 AND rtype = ?3 AND source_ref = ?4")?
-                .execute(params![self.import_id, self.source_id, rtype, sref])?;
+            tx.prepare_cached("UPDATE provenance SET import_id = ?1 WHERE id = ?2")?.execute(params![self.import_id, prov_id])?;
             let older = matches!((&last_updated, &prev_lu), (Some(new), Some(old)) if is_older(new, old));
             if current == text || older {
                 self.report.unchanged += 1;
                 return Ok(());
             }
             self.replace(rid, item, ix, &text, &hash, last_updated.as_deref())?;
-            tx.prepare_cached(
-                "UPDATE provenance SET version_id = ?1, last_updated = ?2, received_at = ?3 WHERE source_id = ?4 AND rtype = ?5 AND source_ref = ?6",
-            )?
-            .execute(params![version_id, last_updated, self.now, self.source_id, rtype, sref])?;
+            tx.prepare_cached("UPDATE provenance SET version_id = ?1, last_updated = ?2, received_at = ?3 WHERE id = ?4")?
+                .execute(params![version_id, last_updated, self.now, prov_id])?;
             self.report.updated += 1;
             return Ok(());
         }
@@ -512,11 +530,13 @@ impl Pass<'_, '_> {
         let mut same: Option<(i64, bool)> = None;
         if others {
             let mut stmt = tx.prepare_cached(
-                "SELECT i.record_id FROM record_identifiers i WHERE i.person_id = ?1 AND i.rtype = ?2 AND i.system = ?3 AND i.value = ?4
-                 AND NOT EXISTS (SELECT 1 FROM provenance p WHERE p.record_id = i.record_id AND p.source_id = ?5)",
+                "SELECT i.record_id FROM record_identifiers i
+                 WHERE i.person_id = ?1 AND i.id_key = ?2 AND i.rtype = ?3 AND i.system = ?4 AND i.value = ?5
+                 AND NOT EXISTS (SELECT 1 FROM provenance p WHERE p.record_id = i.record_id AND p.source_id = ?6) LIMIT 1",
             )?;
             for (s, v) in &ix.identifiers {
-                if let Some(rid) = stmt.query_row(params![person, rtype, s, v, self.source_id], |r| r.get::<_, i64>(0)).optional()? {
+                let k = key64(&[rtype, s, v]);
+                if let Some(rid) = stmt.query_row(params![person, k, rtype, s, v, self.source_id], |r| r.get::<_, i64>(0)).optional()? {
                     same = Some((rid, true));
                     break;
                 }
@@ -525,10 +545,10 @@ impl Pass<'_, '_> {
         if others && same.is_none() {
             same = tx
                 .prepare_cached(
-                    "SELECT r.id FROM records r WHERE r.person_id = ?1 AND r.rtype = ?2 AND r.content_hash = ?3
-                     AND NOT EXISTS (SELECT 1 FROM provenance p WHERE p.record_id = r.id AND p.source_id = ?4) LIMIT 1",
+                    "SELECT r.id FROM records r WHERE r.person_id = ?1 AND r.content_key = ?2 AND r.rtype = ?3 AND r.content_hash = ?4
+                     AND NOT EXISTS (SELECT 1 FROM provenance p WHERE p.record_id = r.id AND p.source_id = ?5) LIMIT 1",
                 )?
-                .query_row(params![person, rtype, &hash[..], self.source_id], |r| r.get::<_, i64>(0))
+                .query_row(params![person, ckey, rtype, &hash[..], self.source_id], |r| r.get::<_, i64>(0))
                 .optional()?
                 .map(|rid| (rid, false));
         }
@@ -554,11 +574,11 @@ impl Pass<'_, '_> {
         }
 
         tx.prepare_cached(
-            "INSERT INTO records(person_id, rtype, resource_id, source_id, version, resource, content_hash, clinical_date, status, display, last_updated, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+            "INSERT INTO records(person_id, rtype, resource_id, source_id, version, resource, content_hash, content_key, clinical_date, status, display, last_updated, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
         )?
         .execute(params![
-            person, rtype, item.id, self.source_id, text, &hash[..], ix.clinical_date, ix.status, ix.display, last_updated, self.now
+            person, rtype, item.id, self.source_id, text, &hash[..], ckey, ix.clinical_date, ix.status, ix.display, last_updated, self.now
         ])?;
         let rid = tx.last_insert_rowid();
         self.index(rid, person, rtype, ix)?;
@@ -570,9 +590,10 @@ impl Pass<'_, '_> {
     fn insert_provenance(&self, rid: i64, rtype: &str, sref: &str, version_id: &Option<String>, last_updated: &Option<String>) -> rusqlite::Result<()> {
         self.tx
             .prepare_cached(
-                "INSERT INTO provenance(source_id, rtype, source_ref, record_id, version_id, last_updated, received_at, import_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO provenance(source_id, rtype, source_ref, ref_key, record_id, version_id, last_updated, received_at, import_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?
-            .execute(params![self.source_id, rtype, sref, rid, version_id, last_updated, self.now, self.import_id])?;
+            .execute(params![self.source_id, rtype, sref, key64(&[rtype, sref]), rid, version_id, last_updated, self.now, self.import_id])?;
         Ok(())
     }
 
@@ -583,10 +604,10 @@ impl Pass<'_, '_> {
             codes.execute(params![s, c, rid])?;
         }
         let mut ids = tx.prepare_cached(
-            "INSERT OR IGNORE INTO record_identifiers(person_id, rtype, system, value, record_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO record_identifiers(person_id, rtype, system, value, id_key, record_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
         for (s, v) in &ix.identifiers {
-            ids.execute(params![person, rtype, s, v, rid])?;
+            ids.execute(params![person, rtype, s, v, key64(&[rtype, s, v]), rid])?;
         }
         if !ix.text.is_empty() {
             tx.prepare_cached("INSERT INTO record_fts(rowid, text) VALUES (?1, ?2)")?.execute(params![rid, ix.text])?;
@@ -604,10 +625,10 @@ impl Pass<'_, '_> {
         let (person, rtype): (i64, String) =
             tx.prepare_cached("SELECT person_id, rtype FROM records WHERE id = ?1")?.query_row([rid], |r| Ok((r.get(0)?, r.get(1)?)))?;
         tx.prepare_cached(
-            "UPDATE records SET version = version + 1, resource = ?2, content_hash = ?3, clinical_date = ?4, status = ?5, display = ?6,
-             last_updated = ?7, updated_at = ?8, source_id = ?9, resource_id = COALESCE(?10, resource_id) WHERE id = ?1",
+            "UPDATE records SET version = version + 1, resource = ?2, content_hash = ?3, content_key = ?11, clinical_date = ?4, status = ?5,
+             display = ?6, last_updated = ?7, updated_at = ?8, source_id = ?9, resource_id = COALESCE(?10, resource_id) WHERE id = ?1",
         )?
-        .execute(params![rid, text, &hash[..], ix.clinical_date, ix.status, ix.display, last_updated, self.now, self.source_id, item.id])?;
+        .execute(params![rid, text, &hash[..], ix.clinical_date, ix.status, ix.display, last_updated, self.now, self.source_id, item.id, content_key(hash)])?;
         tx.prepare_cached("DELETE FROM record_codes WHERE record_id = ?1")?.execute([rid])?;
         tx.prepare_cached("DELETE FROM record_identifiers WHERE record_id = ?1")?.execute([rid])?;
         tx.prepare_cached("DELETE FROM record_fts WHERE rowid = ?1")?.execute([rid])?;

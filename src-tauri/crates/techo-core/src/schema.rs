@@ -58,6 +58,7 @@ CREATE TABLE records(
     version INTEGER NOT NULL,
     resource TEXT NOT NULL,
     content_hash BLOB NOT NULL,
+    content_key INTEGER NOT NULL,
     clinical_date TEXT,
     status TEXT,
     display TEXT,
@@ -67,7 +68,7 @@ CREATE TABLE records(
 );
 CREATE INDEX records_timeline ON records(person_id, clinical_date DESC, id DESC);
 CREATE INDEX records_type ON records(person_id, rtype, clinical_date DESC, id DESC);
-CREATE INDEX records_hash ON records(person_id, rtype, content_hash);
+CREATE INDEX records_hash ON records(person_id, content_key);
 
 CREATE TABLE record_versions(
     record_id INTEGER NOT NULL REFERENCES records(id),
@@ -78,17 +79,22 @@ CREATE TABLE record_versions(
     PRIMARY KEY(record_id, version)
 ) WITHOUT ROWID;
 
+-- Random keys (a source's resource ids, content hashes, identifiers) are looked up through
+-- 64-bit integer keys (the first 8 bytes of a SHA-256), so these indexes stay small enough for
+-- the page cache when one import brings a million resources; the full values are compared too.
 CREATE TABLE provenance(
+    id INTEGER PRIMARY KEY,
     source_id INTEGER NOT NULL REFERENCES sources(id),
     rtype TEXT NOT NULL,
     source_ref TEXT NOT NULL,
+    ref_key INTEGER NOT NULL,
     record_id INTEGER NOT NULL REFERENCES records(id),
     version_id TEXT,
     last_updated TEXT,
     received_at TEXT NOT NULL,
-    import_id INTEGER NOT NULL REFERENCES imports(id),
-    PRIMARY KEY(source_id, rtype, source_ref)
-) WITHOUT ROWID;
+    import_id INTEGER NOT NULL REFERENCES imports(id)
+);
+CREATE INDEX provenance_key ON provenance(source_id, ref_key);
 CREATE INDEX provenance_record ON provenance(record_id);
 
 CREATE TABLE record_codes(
@@ -100,13 +106,15 @@ CREATE TABLE record_codes(
 CREATE INDEX record_codes_record ON record_codes(record_id);
 
 CREATE TABLE record_identifiers(
+    id INTEGER PRIMARY KEY,
     person_id INTEGER NOT NULL,
     rtype TEXT NOT NULL,
     system TEXT NOT NULL,
     value TEXT NOT NULL,
-    record_id INTEGER NOT NULL REFERENCES records(id),
-    PRIMARY KEY(person_id, rtype, system, value)
-) WITHOUT ROWID;
+    id_key INTEGER NOT NULL,
+    record_id INTEGER NOT NULL REFERENCES records(id)
+);
+CREATE INDEX record_identifiers_key ON record_identifiers(person_id, id_key);
 CREATE INDEX record_identifiers_record ON record_identifiers(record_id);
 
 CREATE VIRTUAL TABLE record_fts USING fts5(text, content='', contentless_delete=1, tokenize='trigram');
