@@ -1,1 +1,27 @@
-fn main() {}
+//! Techo desktop app: the Tauri v2 shell.
+//!
+//! A thin IPC layer over `techo-core`: the commands in `commands.rs` check their input, call the
+//! core, and turn its errors into `techo_ipc::IpcError`. No business logic lives here.
+
+// No console window on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod commands;
+
+fn main() {
+    let state = commands::VaultState::from_env();
+    let result = tauri::Builder::default()
+        .manage(state)
+        .invoke_handler(tauri::generate_handler![
+            commands::vault_status,
+            commands::unlock_with_keyring,
+            commands::unlock_with_passphrase,
+            commands::lock,
+            commands::person_summaries,
+        ])
+        .run(tauri::generate_context!("tauri.conf.json"));
+    if let Err(e) = result {
+        eprintln!("techo-app: the window could not be started: {e}");
+        std::process::exit(1);
+    }
+}

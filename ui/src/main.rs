@@ -1,1 +1,19 @@
-fn main() {}
+//! Techo's UI: a Yew app built to wasm32 and embedded by the Tauri shell.
+//!
+//! It talks to the shell only through the typed commands of `techo-ipc` (see `ipc.rs`).
+//! The browser-only parts compile for wasm32 only, so that a native `cargo build/test` of the
+//! workspace stays cheap; the pure view helpers in `view.rs` are unit-tested natively.
+
+#[cfg(target_arch = "wasm32")]
+mod app;
+#[cfg(target_arch = "wasm32")]
+mod ipc;
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // used by the wasm32 app only
+mod view;
+
+fn main() {
+    #[cfg(target_arch = "wasm32")]
+    yew::Renderer::<app::App>::new().render();
+    #[cfg(not(target_arch = "wasm32"))]
+    eprintln!("techo-ui runs in the Techo app's window: build it with scripts/build-ui.sh");
+}

@@ -1,1 +1,407 @@
-//! techo-ipc
+//! techo-ipc: the typed contract between Techo's Yew UI (wasm32) and the Tauri shell (native).
+//!
+//! Every command is a zero-sized marker type implementing [`Command`]: its wire name, the
+//! arguments object the UI sends (its fields are the shell command's parameter names) and the
+//! value the shell answers with. Errors always travel as [`IpcError`]: a stable
+//! [`ErrorCode`] for the UI to branch on plus one plain sentence for people.
+//!
+//! This crate depends on serde only, so that it builds for both targets.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Longest passphrase the shell accepts, in characters.
+pub const MAX_PASSPHRASE_CHARS: usize = 1024;
+
+/// A command of the shell: its wire name and its request/response types.
+pub trait Command {
+    /// The Tauri command's name (the Rust function's name in the shell).
+    const NAME: &'static str;
+    /// The arguments object; each field is one parameter of the shell's command.
+    type Args: Serialize + DeserializeOwned;
+    /// What the command answers with when it succeeds.
+    type Output: Serialize + DeserializeOwned;
+}
+
+/// Arguments of commands that take none (serializes to `{}`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoArgs {}
+
+/// `vault_status`: is there a vault at the configured path, and is it unlocked?
+pub struct VaultStatusCmd;
+impl Command for VaultStatusCmd {
+    const NAME: &'static str = "vault_status";
+    type Args = NoArgs;
+    type Output = VaultStatus;
+}
+
+/// `unlock_with_keyring`: unlock with the key kept in the OS keyring.
+pub struct UnlockWithKeyringCmd;
+impl Command for UnlockWithKeyringCmd {
+    const NAME: &'static str = "unlock_with_keyring";
+    type Args = NoArgs;
+    type Output = VaultStatus;
+}
+
+/// `unlock_with_passphrase`: unlock with the vault's passphrase.
+pub struct UnlockWithPassphraseCmd;
+impl Command for UnlockWithPassphraseCmd {
+    const NAME: &'static str = "unlock_with_passphrase";
+    type Args = UnlockWithPassphraseArgs;
+    type Output = VaultStatus;
+}
+
+/// `lock`: close the vault and forget its key.
+pub struct LockCmd;
+impl Command for LockCmd {
+    const NAME: &'static str = "lock";
+    type Args = NoArgs;
+    type Output = VaultStatus;
+}
+
+/// `person_summaries`: the persons in the unlocked vault with their resource counts.
+pub struct PersonSummariesCmd;
+impl Command for PersonSummariesCmd {
+    const NAME: &'static str = "person_summaries";
+    type Args = NoArgs;
+    type Output = Vec<PersonSummary>;
+}
+
+/// Every command's wire name: the shell registers exactly these and the capability allows
+/// exactly these (the shell's build script feeds this list to `tauri_build`).
+pub const COMMAND_NAMES: &[&str] = &[
+    VaultStatusCmd::NAME,
+    UnlockWithKeyringCmd::NAME,
+    UnlockWithPassphraseCmd::NAME,
+    LockCmd::NAME,
+    PersonSummariesCmd::NAME,
+];
+
+/// Arguments of `unlock_with_passphrase`.
+///
+/// The shell moves the passphrase into a `secrecy::SecretString` as soon as it arrives.
+/// `Debug` is written by hand so that it never prints the passphrase.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnlockWithPassphraseArgs {
+    pub passphrase: String,
+}
+
+impl fmt::Debug for UnlockWithPassphraseArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnlockWithPassphraseArgs")
+            .field("passphrase", &"[redacted]")
+            .finish()
+    }
+}
+
+/// The state of the configured vault.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VaultStatus {
+    /// The vault folder the shell uses (from `TECHO_VAULT` or the platform default);
+    /// `None` when no default location can be determined.
+    pub vault_path: Option<String>,
+    /// Whether a vault exists at that path.
+    pub exists: bool,
+    /// Whether this app currently holds the vault unlocked.
+    pub unlocked: bool,
+}
+
+/// One person of the vault with the number of resources attached to them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonSummary {
+    pub id: i64,
+    pub display_name: String,
+    pub relationship: Option<String>,
+    pub resource_count: u64,
+    /// Resource counts by FHIR resource type, e.g. `("Observation", 1200)`.
+    pub by_type: Vec<TypeCount>,
+}
+
+/// The number of resources of one FHIR resource type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TypeCount {
+    pub resource_type: String,
+    pub count: u64,
+}
+
+/// Why a command failed. The wire names (snake_case) are stable: the UI and tests branch on
+/// them, so never rename one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    WrongPassphrase,
+    NotAVault,
+    PlaintextDatabase,
+    Corrupt,
+    NewerVersion,
+    Locked,
+    NoVault,
+    KeyringUnavailable,
+    InvalidInput,
+    Internal,
+}
+
+impl ErrorCode {
+    /// All codes, in declaration order.
+    pub const ALL: [ErrorCode; 10] = [
+        ErrorCode::WrongPassphrase,
+        ErrorCode::NotAVault,
+        ErrorCode::PlaintextDatabase,
+        ErrorCode::Corrupt,
+        ErrorCode::NewerVersion,
+        ErrorCode::Locked,
+        ErrorCode::NoVault,
+        ErrorCode::KeyringUnavailable,
+        ErrorCode::InvalidInput,
+        ErrorCode::Internal,
+    ];
+
+    /// The wire name (identical to the serde representation).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::WrongPassphrase => "wrong_passphrase",
+            ErrorCode::NotAVault => "not_a_vault",
+            ErrorCode::PlaintextDatabase => "plaintext_database",
+            ErrorCode::Corrupt => "corrupt",
+            ErrorCode::NewerVersion => "newer_version",
+            ErrorCode::Locked => "locked",
+            ErrorCode::NoVault => "no_vault",
+            ErrorCode::KeyringUnavailable => "keyring_unavailable",
+            ErrorCode::InvalidInput => "invalid_input",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    /// Parses a wire name, e.g. the one `techo_core::Error::code()` gives. Unknown names map
+    /// to [`ErrorCode::Internal`] so that a new core code can never crash the UI contract.
+    pub fn from_code(code: &str) -> ErrorCode {
+        ErrorCode::ALL
+            .into_iter()
+            .find(|c| c.as_str() == code)
+            .unwrap_or(ErrorCode::Internal)
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error every command returns: a stable code and one plain sentence saying what to do.
+/// The message never holds debug output, paths of secrets, keys or health data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpcError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl IpcError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        IpcError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid_input(message: impl Into<String>) -> Self {
+        IpcError::new(ErrorCode::InvalidInput, message)
+    }
+
+    pub fn locked() -> Self {
+        IpcError::new(ErrorCode::Locked, "The vault is locked. Unlock it first.")
+    }
+
+    pub fn internal() -> Self {
+        IpcError::new(
+            ErrorCode::Internal,
+            "Something went wrong inside Techo. Please try again; if it keeps happening, restart the app.",
+        )
+    }
+}
+
+impl fmt::Display for IpcError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for IpcError {}
+
+/// Makes a message read as a sentence: first letter upper-case, ends with `.`, `!` or `?`.
+/// (The core writes `the vault is locked; unlock it first`; the UI shows
+/// `The vault is locked; unlock it first.`)
+pub fn as_sentence(message: &str) -> String {
+    let message = message.trim();
+    let mut chars = message.chars();
+    let mut out: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => return String::new(),
+    };
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
+}
+
+/// Checks a passphrase the way the shell does: not empty, at most [`MAX_PASSPHRASE_CHARS`]
+/// characters. Shared so that the UI can say the same thing before sending it.
+pub fn validate_passphrase(passphrase: &str) -> Result<(), IpcError> {
+    if passphrase.is_empty() {
+        return Err(IpcError::invalid_input("Enter your passphrase."));
+    }
+    if passphrase.chars().count() > MAX_PASSPHRASE_CHARS {
+        return Err(IpcError::invalid_input(format!(
+            "That passphrase is too long: use at most {MAX_PASSPHRASE_CHARS} characters."
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn round_trip<T: Serialize + DeserializeOwned + PartialEq + fmt::Debug>(value: &T) -> Value {
+        let wire = serde_json::to_value(value).unwrap();
+        let back: T = serde_json::from_value(wire.clone()).unwrap();
+        assert_eq!(&back, value);
+        wire
+    }
+
+    /// Fails when a code's wire name changes: the UI, tests and logs rely on these spellings.
+    #[test]
+    fn error_code_wire_names_are_stable() {
+        let expected = [
+            (ErrorCode::WrongPassphrase, "wrong_passphrase"),
+            (ErrorCode::NotAVault, "not_a_vault"),
+            (ErrorCode::PlaintextDatabase, "plaintext_database"),
+            (ErrorCode::Corrupt, "corrupt"),
+            (ErrorCode::NewerVersion, "newer_version"),
+            (ErrorCode::Locked, "locked"),
+            (ErrorCode::NoVault, "no_vault"),
+            (ErrorCode::KeyringUnavailable, "keyring_unavailable"),
+            (ErrorCode::InvalidInput, "invalid_input"),
+            (ErrorCode::Internal, "internal"),
+        ];
+        assert_eq!(expected.len(), ErrorCode::ALL.len());
+        for (code, name) in expected {
+            assert_eq!(serde_json::to_value(code).unwrap(), json!(name));
+            assert_eq!(code.as_str(), name);
+            assert_eq!(code.to_string(), name);
+            assert_eq!(ErrorCode::from_code(name), code);
+            assert_eq!(
+                serde_json::from_value::<ErrorCode>(json!(name)).unwrap(),
+                code
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_code_maps_to_internal() {
+        assert_eq!(ErrorCode::from_code("no_such_code"), ErrorCode::Internal);
+        assert!(serde_json::from_value::<ErrorCode>(json!("no_such_code")).is_err());
+    }
+
+    #[test]
+    fn ipc_error_round_trip_and_shape() {
+        let err = IpcError::new(ErrorCode::WrongPassphrase, "That passphrase is not right.");
+        let wire = round_trip(&err);
+        assert_eq!(
+            wire,
+            json!({"code": "wrong_passphrase", "message": "That passphrase is not right."})
+        );
+    }
+
+    #[test]
+    fn requests_and_responses_round_trip() {
+        assert_eq!(round_trip(&NoArgs {}), json!({}));
+        let args = UnlockWithPassphraseArgs {
+            passphrase: "p".into(),
+        };
+        assert_eq!(round_trip(&args), json!({"passphrase": "p"}));
+        round_trip(&VaultStatus {
+            vault_path: Some("/v".into()),
+            exists: true,
+            unlocked: false,
+        });
+        round_trip(&VaultStatus {
+            vault_path: None,
+            exists: false,
+            unlocked: false,
+        });
+        let persons = vec![PersonSummary {
+            id: 1,
+            display_name: "A".into(),
+            relationship: Some("self".into()),
+            resource_count: 3,
+            by_type: vec![
+                TypeCount {
+                    resource_type: "Observation".into(),
+                    count: 2,
+                },
+                TypeCount {
+                    resource_type: "Condition".into(),
+                    count: 1,
+                },
+            ],
+        }];
+        let wire = round_trip(&persons);
+        assert_eq!(
+            wire[0]["by_type"][0],
+            json!({"resource_type": "Observation", "count": 2})
+        );
+    }
+
+    #[test]
+    fn debug_never_shows_the_passphrase() {
+        let args = UnlockWithPassphraseArgs {
+            passphrase: "hunter2-secret".into(),
+        };
+        assert!(!format!("{args:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn command_names_are_unique_snake_case() {
+        let mut names = COMMAND_NAMES.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), COMMAND_NAMES.len());
+        for n in COMMAND_NAMES {
+            assert!(n.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{n}");
+        }
+    }
+
+    #[test]
+    fn messages_become_sentences() {
+        assert_eq!(
+            as_sentence("the vault is locked; unlock it first"),
+            "The vault is locked; unlock it first."
+        );
+        assert_eq!(as_sentence("Done."), "Done.");
+        assert_eq!(as_sentence("  über alles? "), "Über alles?");
+        assert_eq!(as_sentence("/v is not a vault"), "/v is not a vault.");
+        assert_eq!(as_sentence(""), "");
+    }
+
+    #[test]
+    fn passphrase_validation() {
+        assert_eq!(
+            validate_passphrase("").unwrap_err().code,
+            ErrorCode::InvalidInput
+        );
+        assert!(validate_passphrase("x").is_ok());
+        let max: String = "あ".repeat(MAX_PASSPHRASE_CHARS);
+        assert!(
+            validate_passphrase(&max).is_ok(),
+            "the limit counts characters, not bytes"
+        );
+        let long: String = "a".repeat(MAX_PASSPHRASE_CHARS + 1);
+        assert_eq!(
+            validate_passphrase(&long).unwrap_err().code,
+            ErrorCode::InvalidInput
+        );
+    }
+}

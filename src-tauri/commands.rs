@@ -1,0 +1,171 @@
+//! Techo's IPC commands. Each one is listed in `techo_ipc::COMMAND_NAMES` (the build script
+//! checks that the capability allows exactly those) and its parameters are the fields of the
+//! command's `techo_ipc::Command::Args`.
+//!
+//! The vault work (key derivation, SQLCipher) blocks, so every command runs on Tauri's blocking
+//! thread pool, never on the main (UI) thread.
+
+use secrecy::{ExposeSecret, SecretString};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use tauri::{AppHandle, Manager};
+use techo_core::{keystore, Unlock, Vault};
+use techo_ipc::{ErrorCode, IpcError, PersonSummary, TypeCount, VaultStatus};
+
+/// The environment variable that overrides the vault's folder.
+pub const VAULT_ENV: &str = "TECHO_VAULT";
+
+/// The shell's state: where the vault is, and the vault itself while it is unlocked.
+/// Dropping the `Vault` locks it (the core closes its connections and forgets the key).
+pub struct VaultState {
+    dir: Option<PathBuf>,
+    vault: Mutex<Option<Vault>>,
+}
+
+impl VaultState {
+    /// The vault folder comes from `TECHO_VAULT`, else the platform default.
+    pub fn from_env() -> Self {
+        let dir = std::env::var_os(VAULT_ENV)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(techo_core::default_vault_dir);
+        VaultState {
+            dir,
+            vault: Mutex::new(None),
+        }
+    }
+
+    /// A poisoned lock only means a command panicked; `Option<Vault>` is still consistent.
+    fn vault(&self) -> MutexGuard<'_, Option<Vault>> {
+        self.vault.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn status_with(&self, guard: &Option<Vault>) -> VaultStatus {
+        VaultStatus {
+            vault_path: self.dir.as_deref().map(|d| d.display().to_string()),
+            exists: self.dir.as_deref().is_some_and(Vault::exists),
+            unlocked: guard.is_some(),
+        }
+    }
+
+    fn status(&self) -> VaultStatus {
+        let guard = self.vault();
+        self.status_with(&guard)
+    }
+
+    /// Opens the vault unless it is open already. The lock is held while opening, so two
+    /// unlock requests can't race each other.
+    fn unlock(&self, unlock: Unlock<'_>) -> Result<VaultStatus, IpcError> {
+        let mut guard = self.vault();
+        if guard.is_none() {
+            let dir = self.existing_dir()?;
+            *guard = Some(Vault::open(dir, unlock).map_err(core_error)?);
+        }
+        Ok(self.status_with(&guard))
+    }
+
+    fn existing_dir(&self) -> Result<&Path, IpcError> {
+        match self.dir.as_deref() {
+            Some(d) if Vault::exists(d) => Ok(d),
+            Some(_) => Err(IpcError::new(
+                ErrorCode::NoVault,
+                "There is no vault at the configured location. Create one with the techo command-line tool first.",
+            )),
+            None => Err(IpcError::new(
+                ErrorCode::NoVault,
+                "Techo could not determine where to keep your vault. Set TECHO_VAULT to a folder and restart Techo.",
+            )),
+        }
+    }
+}
+
+/// Maps a core error to the wire: its stable code and its `Display` (the core writes those as
+/// plain sentences without health data or secrets), never `Debug`. Codes the UI does not know
+/// (e.g. the core's `io`) travel as `internal` with the core's sentence.
+fn core_error(e: techo_core::Error) -> IpcError {
+    let code = ErrorCode::from_code(e.code());
+    if code == ErrorCode::Internal {
+        eprintln!("techo-app: a command failed with core code `{}`", e.code());
+    }
+    IpcError::new(code, techo_ipc::as_sentence(&e.to_string()))
+}
+
+fn to_ipc_summary(p: techo_core::PersonSummary) -> PersonSummary {
+    PersonSummary {
+        id: p.id,
+        display_name: p.display_name,
+        relationship: p.relationship,
+        resource_count: p.resource_count,
+        by_type: p
+            .by_type
+            .into_iter()
+            .map(|(resource_type, count)| TypeCount {
+                resource_type,
+                count,
+            })
+            .collect(),
+    }
+}
+
+/// Runs `f` with the shell's state on the blocking thread pool.
+async fn on_state<T, F>(app: AppHandle, f: F) -> Result<T, IpcError>
+where
+    T: Send + 'static,
+    F: FnOnce(&VaultState) -> Result<T, IpcError> + Send + 'static,
+{
+    tauri::async_runtime::spawn_blocking(move || f(&app.state::<VaultState>()))
+        .await
+        .unwrap_or_else(|_| Err(IpcError::internal()))
+}
+
+/// Whether a vault exists at the configured path and whether it is unlocked.
+#[tauri::command]
+pub async fn vault_status(app: AppHandle) -> Result<VaultStatus, IpcError> {
+    on_state(app, |s| Ok(s.status())).await
+}
+
+/// Unlocks with the key the OS keyring holds for this vault (`TECHO_KEYRING=none` turns the
+/// keyring off, as for the CLI).
+#[tauri::command]
+pub async fn unlock_with_keyring(app: AppHandle) -> Result<VaultStatus, IpcError> {
+    on_state(app, |s| {
+        let keyring = keystore::from_env();
+        s.unlock(Unlock::Keyring(keyring.as_ref()))
+    })
+    .await
+}
+
+/// Unlocks with the passphrase. It arrives straight into a `SecretString` (zeroized on drop,
+/// redacted in `Debug`); parameter name = `techo_ipc::UnlockWithPassphraseArgs::passphrase`.
+#[tauri::command]
+pub async fn unlock_with_passphrase(
+    app: AppHandle,
+    passphrase: SecretString,
+) -> Result<VaultStatus, IpcError> {
+    techo_ipc::validate_passphrase(passphrase.expose_secret())?;
+    on_state(app, move |s| s.unlock(Unlock::Passphrase(&passphrase))).await
+}
+
+/// Locks: drops the vault, which closes it and forgets its key.
+#[tauri::command]
+pub async fn lock(app: AppHandle) -> Result<VaultStatus, IpcError> {
+    on_state(app, |s| {
+        let mut guard = s.vault();
+        let vault = guard.take();
+        drop(vault);
+        Ok(s.status_with(&guard))
+    })
+    .await
+}
+
+/// The persons of the unlocked vault with their resource counts, in total and by type.
+#[tauri::command]
+pub async fn person_summaries(app: AppHandle) -> Result<Vec<PersonSummary>, IpcError> {
+    on_state(app, |s| {
+        let guard = s.vault();
+        let vault = guard.as_ref().ok_or_else(IpcError::locked)?;
+        let persons = vault.person_summaries().map_err(core_error)?;
+        Ok(persons.into_iter().map(to_ipc_summary).collect())
+    })
+    .await
+}

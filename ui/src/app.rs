@@ -1,0 +1,260 @@
+//! The one screen of this stage: unlock the vault, then list its persons with their counts.
+
+use crate::ipc::invoke;
+use crate::view;
+use techo_ipc::{
+    validate_passphrase, LockCmd, NoArgs, PersonSummariesCmd, PersonSummary, UnlockWithKeyringCmd,
+    UnlockWithPassphraseArgs, UnlockWithPassphraseCmd, VaultStatusCmd,
+};
+use web_sys::HtmlInputElement;
+use yew::platform::spawn_local;
+use yew::prelude::*;
+
+#[derive(Clone, PartialEq)]
+enum Screen {
+    /// Asking the shell for the vault's state (and trying the keyring).
+    Loading,
+    /// No vault at the configured location.
+    NoVault { path: Option<String> },
+    /// A vault exists and is locked: show the passphrase form.
+    Locked { path: Option<String> },
+    /// Unlocked: the persons and their counts.
+    Unlocked { persons: Vec<PersonSummary> },
+}
+
+/// Where a message comes from decides how it looks: an error, or a quiet note.
+#[derive(Clone, PartialEq)]
+enum Notice {
+    Error(String),
+    Note(String),
+}
+
+/// After an unlock: fetch the persons, or go back to the form when that fails.
+async fn load_persons(
+    screen: UseStateHandle<Screen>,
+    notice: UseStateHandle<Option<Notice>>,
+    path: Option<String>,
+) {
+    match invoke::<PersonSummariesCmd>(&NoArgs {}).await {
+        Ok(persons) => {
+            notice.set(None);
+            screen.set(Screen::Unlocked { persons });
+        }
+        Err(e) => {
+            notice.set(Some(Notice::Error(e.message)));
+            screen.set(Screen::Locked { path });
+        }
+    }
+}
+
+#[component]
+pub fn App() -> Html {
+    let screen = use_state(|| Screen::Loading);
+    let notice = use_state(|| None::<Notice>);
+    let busy = use_state(|| false);
+    let input = use_node_ref();
+
+    // On start: find the vault; if it is locked, try the OS keyring before asking.
+    {
+        let screen = screen.clone();
+        let notice = notice.clone();
+        use_effect_with((), move |_| {
+            spawn_local(async move {
+                let status = match invoke::<VaultStatusCmd>(&NoArgs {}).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        notice.set(Some(Notice::Error(e.message)));
+                        screen.set(Screen::NoVault { path: None });
+                        return;
+                    }
+                };
+                let path = status.vault_path.clone();
+                if !status.exists {
+                    screen.set(Screen::NoVault { path });
+                } else if status.unlocked {
+                    load_persons(screen, notice, path).await;
+                } else {
+                    match invoke::<UnlockWithKeyringCmd>(&NoArgs {}).await {
+                        Ok(_) => load_persons(screen, notice, path).await,
+                        Err(e) => {
+                            // Not an error of the person's doing: say it quietly, then ask.
+                            notice.set(Some(Notice::Note(e.message)));
+                            screen.set(Screen::Locked { path });
+                        }
+                    }
+                }
+            });
+        });
+    }
+
+    // Put the cursor in the passphrase field whenever the form appears (also after Lock).
+    {
+        let input = input.clone();
+        let locked = matches!(*screen, Screen::Locked { .. });
+        use_effect_with(locked, move |locked| {
+            if *locked {
+                if let Some(field) = input.cast::<HtmlInputElement>() {
+                    let _ = field.focus();
+                }
+            }
+        });
+    }
+
+    let on_unlock = {
+        let screen = screen.clone();
+        let notice = notice.clone();
+        let busy = busy.clone();
+        let input = input.clone();
+        Callback::from(move |ev: SubmitEvent| {
+            ev.prevent_default();
+            if *busy {
+                return;
+            }
+            let Some(field) = input.cast::<HtmlInputElement>() else {
+                return;
+            };
+            let passphrase = field.value();
+            // Do not leave the passphrase in the page.
+            field.set_value("");
+            if let Err(e) = validate_passphrase(&passphrase) {
+                notice.set(Some(Notice::Error(e.message)));
+                let _ = field.focus();
+                return;
+            }
+            let path = match &*screen {
+                Screen::Locked { path } => path.clone(),
+                _ => None,
+            };
+            let (screen, notice, busy) = (screen.clone(), notice.clone(), busy.clone());
+            busy.set(true);
+            spawn_local(async move {
+                let args = UnlockWithPassphraseArgs { passphrase };
+                let result = invoke::<UnlockWithPassphraseCmd>(&args).await;
+                drop(args);
+                match result {
+                    Ok(_) => load_persons(screen, notice, path).await,
+                    Err(e) => {
+                        notice.set(Some(Notice::Error(e.message)));
+                        let _ = field.focus();
+                    }
+                }
+                busy.set(false);
+            });
+        })
+    };
+
+    let on_lock = {
+        let screen = screen.clone();
+        let notice = notice.clone();
+        let busy = busy.clone();
+        Callback::from(move |_: MouseEvent| {
+            let (screen, notice, busy) = (screen.clone(), notice.clone(), busy.clone());
+            busy.set(true);
+            spawn_local(async move {
+                match invoke::<LockCmd>(&NoArgs {}).await {
+                    Ok(status) => {
+                        notice.set(None);
+                        screen.set(Screen::Locked {
+                            path: status.vault_path,
+                        });
+                    }
+                    Err(e) => notice.set(Some(Notice::Error(e.message))),
+                }
+                busy.set(false);
+            });
+        })
+    };
+
+    let notice_html = match &*notice {
+        Some(Notice::Error(m)) => html! { <p class="notice error" role="alert">{ m.clone() }</p> },
+        Some(Notice::Note(m)) => html! { <p class="notice note">{ m.clone() }</p> },
+        None => html! {},
+    };
+
+    let body = match &*screen {
+        Screen::Loading => html! { <p class="muted">{ "Opening your vault…" }</p> },
+        Screen::NoVault { path } => html! {
+            <section class="card">
+                <h2>{ "No vault found" }</h2>
+                <p>{ "Techo did not find a vault at this location:" }</p>
+                <p class="path">{ path.clone().unwrap_or_else(|| "(no default location on this system)".into()) }</p>
+                <p class="muted">{ "Create one with the techo command-line tool (techo init), or start Techo with TECHO_VAULT set to your vault's folder." }</p>
+            </section>
+        },
+        Screen::Locked { path } => html! {
+            <section class="card">
+                <h2>{ "Unlock your vault" }</h2>
+                if let Some(p) = path { <p class="path">{ p.clone() }</p> }
+                <form class="unlock" onsubmit={on_unlock}>
+                    <label for="passphrase">{ "Passphrase" }</label>
+                    <input id="passphrase" type="password" ref={input.clone()}
+                        autocomplete="current-password" autofocus=true
+                        maxlength={techo_ipc::MAX_PASSPHRASE_CHARS.to_string()}
+                        readonly={*busy} />
+                    <button type="submit" disabled={*busy}>
+                        { if *busy { "Unlocking…" } else { "Unlock" } }
+                    </button>
+                </form>
+            </section>
+        },
+        Screen::Unlocked { persons } => html! {
+            <section>
+                <div class="toolbar">
+                    <p class="summary">
+                        { view::persons_label(persons.len()) }{ " · " }
+                        { view::format_count(view::total_resources(persons)) }{ " resources" }
+                    </p>
+                    <button class="secondary" onclick={on_lock} disabled={*busy}>{ "Lock" }</button>
+                </div>
+                if persons.is_empty() {
+                    <p class="muted">{ "This vault holds no persons yet. Import records with the techo command-line tool." }</p>
+                } else {
+                    <table class="persons">
+                        <thead>
+                            <tr>
+                                <th>{ "Name" }</th>
+                                <th>{ "Relationship" }</th>
+                                <th class="num">{ "Resources" }</th>
+                                <th>{ "By type" }</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            { for persons.iter().map(person_row) }
+                        </tbody>
+                    </table>
+                }
+            </section>
+        },
+    };
+
+    html! {
+        <main>
+            <header>
+                <h1>{ "Techo" }</h1>
+                <span class="tagline">{ "personal health vault" }</span>
+            </header>
+            { notice_html }
+            { body }
+        </main>
+    }
+}
+
+fn person_row(p: &PersonSummary) -> Html {
+    html! {
+        <tr key={p.id.to_string()}>
+            <td class="name">{ p.display_name.clone() }</td>
+            <td>{ view::relationship_label(p.relationship.as_deref()) }</td>
+            <td class="num">{ view::format_count(p.resource_count) }</td>
+            <td>
+                <ul class="types">
+                    { for view::sorted_types(&p.by_type).into_iter().map(|t| html! {
+                        <li>
+                            <span class="type">{ t.resource_type }</span>
+                            <span class="count">{ view::format_count(t.count) }</span>
+                        </li>
+                    }) }
+                </ul>
+            </td>
+        </tr>
+    }
+}
