@@ -117,6 +117,9 @@ fn meta_str(r: &Value, k: &str) -> Option<String> {
     r.get("meta")?.get(k)?.as_str().map(str::to_owned)
 }
 
+/// A provenance row found for an incoming resource: its id, record, import, lastUpdated, versionId.
+type ProvRow = (i64, i64, i64, Option<String>, Option<String>);
+
 /// A distinct Patient seen by the prescan: its source ref, identifiers and place.
 type SeenPatient = (String, BTreeSet<(String, String)>, Position);
 
@@ -478,7 +481,7 @@ impl Pass<'_, '_> {
 
         let ref_key = key64(&[rtype, &sref]);
         let ckey = content_key(&hash);
-        let prov: Option<(i64, i64, i64, Option<String>, Option<String>)> = tx
+        let prov: Option<ProvRow> = tx
             .prepare_cached(
                 "SELECT id, record_id, import_id, last_updated, version_id FROM provenance
                  WHERE source_id = ?1 AND ref_key = ?2 AND rtype = ?3 AND source_ref = ?4",
