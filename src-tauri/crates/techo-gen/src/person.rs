@@ -1073,8 +1073,7 @@ impl PersonGen {
     fn med_request(&mut self, id: &str, m: usize, rp: usize, days: u32, t: NaiveDateTime, cond_id: &str, enc: &Value, doc: &Value) -> Value {
         let med = &MEDS[m];
         let per_day = format!("{}", med.dose.parse::<f64>().unwrap() * f64::from(med.times_per_day));
-        let total = med.dose.parse::<f64>().unwrap() * f64::from(med.times_per_day) * f64::from(days);
-        let total_s = if med.unit_code == "g" { format!("{total:.1}") } else { format!("{}", total.round() as i64) };
+        let total_s = med_total(med, days);
         let status = if t + TimeDelta::days(i64::from(days)) < self.end { "completed" } else { "active" };
         json!({
             "resourceType": "MedicationRequest",
@@ -1087,13 +1086,7 @@ impl PersonGen {
             "identifier": [{ "system": SYS_RP_GROUP, "value": rp.to_string() }],
             "status": status,
             "intent": "order",
-            "medicationCodeableConcept": {
-                "coding": [
-                    { "system": SYS_HOT9, "code": med.hot9, "display": med.name },
-                    { "system": SYS_YJ, "code": med.yj, "display": med.name },
-                ],
-                "text": med.name,
-            },
+            "medicationCodeableConcept": med_concept(med),
             "subject": self.subject(),
             "encounter": enc,
             "authoredOn": dt(t),
@@ -1121,8 +1114,7 @@ impl PersonGen {
     #[allow(clippy::too_many_arguments)]
     fn med_dispense(&mut self, id: &str, m: usize, days: u32, handed: NaiveDateTime, rx_id: &str, enc: &Value, ph: &Facility, pharmacist: &Practitioner) -> Value {
         let med = &MEDS[m];
-        let total = med.dose.parse::<f64>().unwrap() * f64::from(med.times_per_day) * f64::from(days);
-        let total_s = if med.unit_code == "g" { format!("{total:.1}") } else { format!("{}", total.round() as i64) };
+        let total_s = med_total(med, days);
         let prepared = handed - TimeDelta::minutes(self.rng.gen_range(5..30));
         json!({
             "resourceType": "MedicationDispense",
@@ -1130,13 +1122,7 @@ impl PersonGen {
             "meta": meta(&mut self.rng, "JP_MedicationDispense", handed),
             "text": narrative(&format!("<p>{} 調剤: {} {}{}（{}日分）</p><p>{}</p>", jdate(handed), esc(med.name), total_s, med.unit, days, esc(&ph.name))),
             "status": "completed",
-            "medicationCodeableConcept": {
-                "coding": [
-                    { "system": SYS_HOT9, "code": med.hot9, "display": med.name },
-                    { "system": SYS_YJ, "code": med.yj, "display": med.name },
-                ],
-                "text": med.name,
-            },
+            "medicationCodeableConcept": med_concept(med),
             "subject": self.subject(),
             "context": enc,
             "performer": [
@@ -1184,5 +1170,27 @@ impl Iterator for PersonGen {
                 }
             }
         }
+    }
+}
+
+/// The medicine as HOT9 and YJ codings (the same in a prescription and its dispense).
+fn med_concept(med: &Med) -> Value {
+    json!({
+        "coding": [
+            { "system": SYS_HOT9, "code": med.hot9, "display": med.name },
+            { "system": SYS_YJ, "code": med.yj, "display": med.name },
+        ],
+        "text": med.name,
+    })
+}
+
+/// The total amount for `days` days, as written on a prescription: grams to one decimal,
+/// other units as whole numbers.
+fn med_total(med: &Med, days: u32) -> String {
+    let total = med.dose.parse::<f64>().unwrap() * f64::from(med.times_per_day) * f64::from(days);
+    if med.unit_code == "g" {
+        format!("{total:.1}")
+    } else {
+        format!("{}", total.round() as i64)
     }
 }
