@@ -6,11 +6,11 @@ use crate::error::{Error, Result};
 use crate::vault::Vault;
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde_json::Value;
-use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::io::{Read, Seek};
 use std::path::Path;
-use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use techo_fhir::index;
 use techo_fhir::reader::{self, Failure, FormatHint, Item, Position, ReadError};
 
@@ -50,13 +50,13 @@ pub struct ImportProgress {
 /// Counts bytes read, for progress.
 struct Counted<R> {
     inner: R,
-    n: Rc<Cell<u64>>,
+    n: Arc<AtomicU64>,
 }
 
 impl<R: Read> Read for Counted<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let k = self.inner.read(buf)?;
-        self.n.set(self.n.get() + k as u64);
+        self.n.fetch_add(k as u64, Ordering::Relaxed);
         Ok(k)
     }
 }
@@ -64,7 +64,7 @@ impl<R: Read> Read for Counted<R> {
 impl<R: Seek> Seek for Counted<R> {
     fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
         let p = self.inner.seek(pos)?;
-        self.n.set(p);
+        self.n.store(p, Ordering::Relaxed);
         Ok(p)
     }
 }
@@ -159,7 +159,32 @@ impl Vault {
 
     /// Imports from any seekable reader (the file path is only used in messages).
     #[allow(clippy::too_many_arguments)]
-    pub fn import_reader<R: Read + Seek>(
+    pub fn import_reader<R: Read + Seek + Send>(
+        &mut self,
+        shown: &str,
+        source_kind: &str,
+        source_name: &str,
+        source_uri: &str,
+        input: R,
+        total_bytes: u64,
+        hint: FormatHint,
+        opts: &ImportOptions,
+        progress: &mut dyn FnMut(&ImportProgress),
+    ) -> Result<ImportReport> {
+        // The import inserts only rows whose parents it has just found or created, so the
+        // per-row foreign-key look-ups (a tenth of a big import's time) are off while it runs
+        // (the pragma cannot change inside a transaction); `Vault::check_integrity` runs
+        // `foreign_key_check` over the whole vault.
+        self.conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+        let result = self.import_stream(shown, source_kind, source_name, source_uri, input, total_bytes, hint, opts, progress);
+        let restored = self.conn.execute_batch("PRAGMA foreign_keys = ON");
+        let report = result?;
+        restored?;
+        Ok(report)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn import_stream<R: Read + Seek + Send>(
         &mut self,
         shown: &str,
         source_kind: &str,
@@ -172,7 +197,7 @@ impl Vault {
         progress: &mut dyn FnMut(&ImportProgress),
     ) -> Result<ImportReport> {
         let fail = |reason: String| Error::Import { file: shown.to_owned(), reason };
-        let counter = Rc::new(Cell::new(0u64));
+        let counter = Arc::new(AtomicU64::new(0));
         let mut input = Counted { inner: input, n: counter.clone() };
 
         let mut ctx = PatientCtx::default();
@@ -192,16 +217,27 @@ impl Vault {
                 ctx.person = Some(insert_person(&tx, name)?);
             }
             let mut report = ImportReport { file: shown.to_owned(), ..Default::default() };
-            let mut pass = Pass { tx: &tx, others: None, source_id, import_id, ctx: &mut ctx, report: &mut report, now: crate::now() };
+            let sent_before: bool =
+                tx.query_row("SELECT EXISTS(SELECT 1 FROM provenance WHERE source_id = ?1)", [source_id], |r| r.get(0))?;
+            let mut pass = Pass {
+                tx: &tx,
+                others: None,
+                source_id,
+                import_id,
+                ctx: &mut ctx,
+                report: &mut report,
+                now: crate::now(),
+                seen: (!sent_before).then(RefFilter::new),
+            };
             let mut last_progress = 0u64;
-            let result = reader::read(&mut input, hint, |item| {
-                pass.item(item)?;
+            let result = read_prepared(&mut input, hint, |prepared| {
+                pass.item(prepared)?;
                 let n = pass.report.resources;
                 if n - last_progress >= 500 {
                     last_progress = n;
-                    progress(&ImportProgress { bytes_read: counter.get(), total_bytes, resources: n });
+                    progress(&ImportProgress { bytes_read: counter.load(Ordering::Relaxed), total_bytes, resources: n });
                 }
-                Ok::<(), Stop>(())
+                Ok(())
             });
             match result {
                 Ok(summary) => {
@@ -405,6 +441,70 @@ fn patient_name(r: &Value) -> String {
     }
 }
 
+/// A resource read and worked out away from the database: everything the store needs that
+/// does not depend on what is already stored.
+struct Prepared {
+    /// The resource as read; its JSON (`item.resource`) is kept for Patients only.
+    item: Item,
+    ix: index::IndexEntry,
+    /// The full-text tokens of `ix.text`.
+    tokens: String,
+    /// The resource as stored (compact JSON, key order and decimal text as read).
+    text: String,
+    hash: [u8; 32],
+    sref: String,
+    ref_key: i64,
+    version_id: Option<String>,
+    last_updated: Option<String>,
+}
+
+fn prepare(mut item: Item) -> Prepared {
+    let ix = index::extract(&item.resource);
+    let tokens = index::fts_token_set(&ix.text);
+    let text = serde_json::to_string(&item.resource).expect("a JSON value serializes");
+    let hash = index::content_hash(&item.resource);
+    let sref = source_ref(&item);
+    let ref_key = key64(&[&item.resource_type, &sref]);
+    let version_id = meta_str(&item.resource, "versionId");
+    let last_updated = meta_str(&item.resource, "lastUpdated");
+    // Only a Patient's JSON is needed further on (for the person's name). The others are
+    // freed here, on the thread that allocated them, which is far cheaper for the allocator.
+    if item.resource_type != "Patient" {
+        item.resource = Value::Null;
+    }
+    Prepared { item, ix, tokens, text, hash, sref, ref_key, version_id, last_updated }
+}
+
+/// Reads and prepares resources on a second thread while `handle` stores them on this one:
+/// parsing, indexing and hashing take about as long as the database work, and run beside it.
+/// When `handle` fails, the reader stops at its next resource.
+fn read_prepared<R, F>(input: R, hint: FormatHint, mut handle: F) -> std::result::Result<reader::Summary, Failure<Stop>>
+where
+    R: Read + Seek + Send,
+    F: FnMut(Prepared) -> std::result::Result<(), Stop>,
+{
+    std::thread::scope(|s| {
+        let (send, receive) = std::sync::mpsc::sync_channel::<Prepared>(256);
+        let reader = s.spawn(move || reader::read(input, hint, |item| send.send(prepare(item)).map_err(|_| ())));
+        let mut stopped = None;
+        for prepared in receive.iter() {
+            if let Err(e) = handle(prepared) {
+                stopped = Some(e);
+                break;
+            }
+        }
+        drop(receive);
+        let read = reader.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        if let Some(e) = stopped {
+            return Err(Failure::Handler(e));
+        }
+        read.map_err(|e| match e {
+            Failure::Read(e) => Failure::Read(e),
+            Failure::Handler(()) => unreachable!("the receiver lives until the reader ends"),
+        })
+    })
+}
+
 struct Pass<'a, 't> {
     tx: &'a Transaction<'t>,
     /// Whether the person has records whose current version came from another source: when
@@ -415,19 +515,42 @@ struct Pass<'a, 't> {
     ctx: &'a mut PatientCtx,
     report: &'a mut ImportReport,
     now: String,
+    /// For a source that had sent nothing before this import: the refs this file has brought
+    /// so far. A ref not in it has no provenance row yet, so its look-up is skipped.
+    seen: Option<RefFilter>,
+}
+
+/// A set of 64-bit ref keys that may answer "maybe" for keys not in it (never "no" for a key
+/// in it): one bit per key's low 24 bits, 2 MiB whatever the file's size.
+struct RefFilter(Vec<u64>);
+
+impl RefFilter {
+    const BITS: usize = 1 << 24;
+
+    fn new() -> Self {
+        RefFilter(vec![0; Self::BITS / 64])
+    }
+
+    /// Adds `key`; whether it may have been added before.
+    fn insert(&mut self, key: i64) -> bool {
+        let bit = (key as u64 as usize) & (Self::BITS - 1);
+        let (word, mask) = (bit / 64, 1u64 << (bit % 64));
+        let maybe = self.0[word] & mask != 0;
+        self.0[word] |= mask;
+        maybe
+    }
 }
 
 impl Pass<'_, '_> {
-    fn item(&mut self, item: Item) -> std::result::Result<(), Stop> {
-        let ix = index::extract(&item.resource);
-        if item.resource_type == "Patient" {
-            self.patient(&item, &ix)?;
+    fn item(&mut self, p: Prepared) -> std::result::Result<(), Stop> {
+        if p.item.resource_type == "Patient" {
+            self.patient(&p.item, &p.ix)?;
         } else if self.ctx.person.is_none() {
             return Err(Stop::NeedPrescan);
         }
         let person = self.ctx.person.expect("person resolved");
         self.report.resources += 1;
-        self.upsert(person, &item, &ix)
+        self.upsert(person, &p)
     }
 
     /// Resolves (first Patient) or checks (later ones) whose record this file is.
@@ -470,24 +593,23 @@ impl Pass<'_, '_> {
         Ok(())
     }
 
-    fn upsert(&mut self, person: i64, item: &Item, ix: &index::IndexEntry) -> std::result::Result<(), Stop> {
+    fn upsert(&mut self, person: i64, p: &Prepared) -> std::result::Result<(), Stop> {
         let tx = self.tx;
-        let sref = source_ref(item);
+        let Prepared { item, ix, text, hash, sref, ref_key, version_id, last_updated, .. } = p;
+        let (text, hash, sref, ref_key) = (text.as_str(), *hash, sref.as_str(), *ref_key);
         let rtype = item.resource_type.as_str();
-        let text = serde_json::to_string(&item.resource).expect("a JSON value serializes");
-        let hash = index::content_hash(&item.resource);
-        let version_id = meta_str(&item.resource, "versionId");
-        let last_updated = meta_str(&item.resource, "lastUpdated");
-
-        let ref_key = key64(&[rtype, &sref]);
         let ckey = content_key(&hash);
-        let prov: Option<ProvRow> = tx
-            .prepare_cached(
+        let maybe_stored = self.seen.as_mut().is_none_or(|seen| seen.insert(ref_key));
+        let prov: Option<ProvRow> = if !maybe_stored {
+            None
+        } else {
+            tx.prepare_cached(
                 "SELECT id, record_id, import_id, last_updated, version_id FROM provenance
                  WHERE source_id = ?1 AND ref_key = ?2 AND rtype = ?3 AND source_ref = ?4",
             )?
             .query_row(params![self.source_id, ref_key, rtype, sref], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
-            .optional()?;
+            .optional()?
+        };
         if let Some((prov_id, rid, import_id, prev_lu, prev_vid)) = prov {
             let current: String = tx.prepare_cached("SELECT resource FROM records WHERE id = ?1")?.query_row([rid], |r| r.get(0))?;
             if import_id == self.import_id {
@@ -497,7 +619,7 @@ impl Pass<'_, '_> {
                 }
                 // Two versions of one resource in one file (distinct meta.versionId) are
                 // stored in order; two different contents under one id are ambiguous.
-                if version_id.is_none() || version_id == prev_vid {
+                if version_id.is_none() || *version_id == prev_vid {
                     return Err(Stop::Fail(format!(
                         "{}: {sref} appears twice in this file with different content",
                         item.position
@@ -510,7 +632,7 @@ impl Pass<'_, '_> {
                 self.report.unchanged += 1;
                 return Ok(());
             }
-            self.replace(rid, item, ix, &text, &hash, last_updated.as_deref())?;
+            self.replace(rid, p)?;
             tx.prepare_cached("UPDATE provenance SET version_id = ?1, last_updated = ?2, received_at = ?3 WHERE id = ?4")?
                 .execute(params![version_id, last_updated, self.now, prov_id])?;
             self.report.updated += 1;
@@ -556,7 +678,7 @@ impl Pass<'_, '_> {
                 .map(|rid| (rid, false));
         }
         if let Some((rid, by_identifier)) = same {
-            self.insert_provenance(rid, rtype, &sref, &version_id, &last_updated)?;
+            self.insert_provenance(rid, p)?;
             if by_identifier {
                 let (cur_hash, cur_lu): (Vec<u8>, Option<String>) = tx
                     .prepare_cached("SELECT content_hash, last_updated FROM records WHERE id = ?1")?
@@ -567,7 +689,7 @@ impl Pass<'_, '_> {
                     _ => false,
                 };
                 if cur_hash != hash && newer {
-                    self.replace(rid, item, ix, &text, &hash, last_updated.as_deref())?;
+                    self.replace(rid, p)?;
                     self.report.updated += 1;
                     return Ok(());
                 }
@@ -584,58 +706,68 @@ impl Pass<'_, '_> {
             person, rtype, item.id, self.source_id, text, &hash[..], ckey, ix.clinical_date, ix.status, ix.display, last_updated, self.now
         ])?;
         let rid = tx.last_insert_rowid();
-        self.index(rid, person, rtype, ix)?;
-        self.insert_provenance(rid, rtype, &sref, &version_id, &last_updated)?;
+        self.index(rid, person, rtype, ix, &p.tokens)?;
+        self.insert_provenance(rid, p)?;
         self.report.new += 1;
         Ok(())
     }
 
-    fn insert_provenance(&self, rid: i64, rtype: &str, sref: &str, version_id: &Option<String>, last_updated: &Option<String>) -> rusqlite::Result<()> {
+    fn insert_provenance(&self, rid: i64, p: &Prepared) -> rusqlite::Result<()> {
         self.tx
             .prepare_cached(
                 "INSERT INTO provenance(source_id, rtype, source_ref, ref_key, record_id, version_id, last_updated, received_at, import_id)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?
-            .execute(params![self.source_id, rtype, sref, key64(&[rtype, sref]), rid, version_id, last_updated, self.now, self.import_id])?;
+            .execute(params![self.source_id, p.item.resource_type, p.sref, p.ref_key, rid, p.version_id, p.last_updated, self.now, self.import_id])?;
         Ok(())
     }
 
-    fn index(&self, rid: i64, person: i64, rtype: &str, ix: &index::IndexEntry) -> rusqlite::Result<()> {
+    fn index(&self, rid: i64, person: i64, rtype: &str, ix: &index::IndexEntry, tokens: &str) -> rusqlite::Result<()> {
         let tx = self.tx;
-        let mut codes = tx.prepare_cached("INSERT OR IGNORE INTO record_codes(system, code, record_id) VALUES (?1, ?2, ?3)")?;
+        let mut codes = tx.prepare_cached("INSERT OR IGNORE INTO record_codes(code, system, record_id) VALUES (?2, ?1, ?3)")?;
         for (s, c) in &ix.codes {
             codes.execute(params![s, c, rid])?;
         }
         let mut ids = tx.prepare_cached(
-            "INSERT INTO record_identifiers(person_id, rtype, system, value, id_key, record_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT OR IGNORE INTO record_identifiers(person_id, rtype, system, value, id_key, record_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
         for (s, v) in &ix.identifiers {
             ids.execute(params![person, rtype, s, v, key64(&[rtype, s, v]), rid])?;
         }
-        if !ix.text.is_empty() {
-            tx.prepare_cached("INSERT INTO record_fts(rowid, text) VALUES (?1, ?2)")?.execute(params![rid, ix.text])?;
+        if !tokens.is_empty() {
+            tx.prepare_cached("INSERT INTO record_fts(rowid, tokens) VALUES (?1, ?2)")?.execute(params![rid, tokens])?;
         }
         Ok(())
     }
 
     /// Keeps the current version in `record_versions` and stores the new one.
-    fn replace(&self, rid: i64, item: &Item, ix: &index::IndexEntry, text: &str, hash: &[u8; 32], last_updated: Option<&str>) -> rusqlite::Result<()> {
+    fn replace(&self, rid: i64, p: &Prepared) -> rusqlite::Result<()> {
         let tx = self.tx;
+        let Prepared { item, ix, text, hash, last_updated, tokens, .. } = p;
         tx.prepare_cached(
             "INSERT INTO record_versions(record_id, version, resource, source_id, superseded_at) SELECT id, version, resource, source_id, ?2 FROM records WHERE id = ?1",
         )?
         .execute(params![rid, self.now])?;
-        let (person, rtype): (i64, String) =
-            tx.prepare_cached("SELECT person_id, rtype FROM records WHERE id = ?1")?.query_row([rid], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (person, rtype, old_text): (i64, String, String) = tx
+            .prepare_cached("SELECT person_id, rtype, resource FROM records WHERE id = ?1")?
+            .query_row([rid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         tx.prepare_cached(
             "UPDATE records SET version = version + 1, resource = ?2, content_hash = ?3, content_key = ?11, clinical_date = ?4, status = ?5,
              display = ?6, last_updated = ?7, updated_at = ?8, source_id = ?9, resource_id = COALESCE(?10, resource_id) WHERE id = ?1",
         )?
         .execute(params![rid, text, &hash[..], ix.clinical_date, ix.status, ix.display, last_updated, self.now, self.source_id, item.id, content_key(hash)])?;
-        tx.prepare_cached("DELETE FROM record_codes WHERE record_id = ?1")?.execute([rid])?;
-        tx.prepare_cached("DELETE FROM record_identifiers WHERE record_id = ?1")?.execute([rid])?;
+        // The old version's index rows, found from its own JSON (there is no index by record).
+        let old = serde_json::from_str::<Value>(&old_text).map(|v| index::extract(&v)).unwrap_or_default();
+        let mut codes = tx.prepare_cached("DELETE FROM record_codes WHERE code = ?2 AND system = ?1 AND record_id = ?3")?;
+        for (s, c) in &old.codes {
+            codes.execute(params![s, c, rid])?;
+        }
+        let mut ids = tx.prepare_cached("DELETE FROM record_identifiers WHERE person_id = ?1 AND id_key = ?2 AND record_id = ?3")?;
+        for (s, v) in &old.identifiers {
+            ids.execute(params![person, key64(&[&rtype, s, v]), rid])?;
+        }
         tx.prepare_cached("DELETE FROM record_fts WHERE rowid = ?1")?.execute([rid])?;
-        self.index(rid, person, &rtype, ix)
+        self.index(rid, person, &rtype, ix, tokens)
     }
 }
 
@@ -646,3 +778,4 @@ fn is_older(a: &str, b: &str) -> bool {
         _ => false,
     }
 }
+

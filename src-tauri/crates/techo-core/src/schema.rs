@@ -11,7 +11,7 @@ pub struct Migration {
 
 pub const MIGRATIONS: &[Migration] = &[Migration {
     version: 1,
-    description: "persons, sources, records with versions and provenance, codes, identifiers, trigram full text",
+    description: "persons, sources, records with versions and provenance, codes, identifiers, bigram full text",
     sql: r#"
 CREATE TABLE vault_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 
@@ -97,28 +97,28 @@ CREATE TABLE provenance(
 CREATE INDEX provenance_key ON provenance(source_id, ref_key);
 CREATE INDEX provenance_record ON provenance(record_id);
 
+-- Codes and identifiers have no index by record: when a record changes, the rows of its old
+-- version are found from that version's JSON (one B-tree insert per code instead of two).
 CREATE TABLE record_codes(
-    system TEXT NOT NULL,
     code TEXT NOT NULL,
+    system TEXT NOT NULL,
     record_id INTEGER NOT NULL REFERENCES records(id),
-    PRIMARY KEY(system, code, record_id)
+    PRIMARY KEY(code, system, record_id)
 ) WITHOUT ROWID;
-CREATE INDEX record_codes_record ON record_codes(record_id);
 
 CREATE TABLE record_identifiers(
-    id INTEGER PRIMARY KEY,
     person_id INTEGER NOT NULL,
+    id_key INTEGER NOT NULL,
+    record_id INTEGER NOT NULL REFERENCES records(id),
     rtype TEXT NOT NULL,
     system TEXT NOT NULL,
     value TEXT NOT NULL,
-    id_key INTEGER NOT NULL,
-    record_id INTEGER NOT NULL REFERENCES records(id)
-);
-CREATE INDEX record_identifiers_key ON record_identifiers(person_id, id_key);
-CREATE INDEX record_identifiers_record ON record_identifiers(record_id);
+    PRIMARY KEY(person_id, id_key, record_id)
+) WITHOUT ROWID;
 
-CREATE VIRTUAL TABLE record_fts USING fts5(text, content='', contentless_delete=1, tokenize='trigram');
-CREATE VIRTUAL TABLE record_fts_vocab USING fts5vocab(record_fts, 'row');
+-- Full text: the bigrams of each record's indexed text (techo_fhir::index::fts_tokens), without
+-- positions; the search checks each candidate against the record itself.
+CREATE VIRTUAL TABLE record_fts USING fts5(tokens, content='', contentless_delete=1, detail=none, tokenize='ascii');
 "#,
 }];
 

@@ -4,7 +4,7 @@ use crate::error::{Error, Result};
 use crate::vault::Vault;
 use rusqlite::{params, params_from_iter, OptionalExtension, Row};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct Person {
@@ -117,6 +117,9 @@ pub struct Stats {
 }
 
 const ROW_COLUMNS: &str = "r.id, r.person_id, r.rtype, r.resource_id, s.name, r.clinical_date, r.status, r.display, r.version";
+const ROW_COLUMN_COUNT: usize = 9;
+/// At most this many full-text candidates are checked one by one against their text.
+const MAX_CHECKED: usize = 20_000;
 
 fn row(r: &Row<'_>) -> rusqlite::Result<ResourceRow> {
     Ok(ResourceRow {
@@ -267,51 +270,62 @@ impl Vault {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Full-text search over every indexed string (Japanese matches inside words): each
-    /// whitespace-separated term must match. Terms of 3+ characters use the trigram index
-    /// directly; 2-character terms are answered from the index's vocabulary (every trigram that
-    /// starts with them — the indexed text ends every piece with a newline, so a term at the end
-    /// of a word is still the start of a trigram). Newest matches first.
+    /// Full-text search over every indexed string, Japanese included (words match inside
+    /// compounds: 血圧 finds 収縮期血圧): every whitespace-separated term must occur in the
+    /// record's indexed text, case-insensitively. The index holds the bigrams of that text
+    /// (`techo_fhir::index::fts_tokens`) without positions; the records holding all of a term's
+    /// bigrams are candidates, and each is checked against its own text, newest first, until
+    /// `limit` are found.
     pub fn search(&self, q: &SearchQuery) -> Result<Vec<ResourceRow>> {
-        let terms: Vec<&str> = q.text.split_whitespace().collect();
+        let terms: Vec<String> = q.text.split_whitespace().map(techo_fhir::index::fold).collect();
         if terms.is_empty() {
             return Err(Error::InvalidInput("type something to search for".into()));
         }
-        let mut parts = Vec::new();
-        for term in terms {
-            let n = term.chars().count();
-            if n >= 3 {
-                parts.push(fts_quote(term));
-            } else if n == 2 {
-                let lower = term.to_lowercase();
-                let mut stmt = self
-                    .conn
-                    .prepare_cached("SELECT term FROM record_fts_vocab WHERE term >= ?1 AND term < ?1 || char(1114111) LIMIT 2000")?;
-                let grams: Vec<String> = stmt.query_map([&lower], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-                let grams: Vec<String> = grams.into_iter().filter(|g| g.starts_with(&lower)).map(|g| fts_quote(&g)).collect();
-                if grams.is_empty() {
-                    return Ok(Vec::new());
-                }
-                parts.push(format!("({})", grams.join(" OR ")));
-            } else {
-                return Err(Error::InvalidInput("search terms need at least 2 characters".into()));
+        let mut tokens = BTreeSet::new();
+        for term in &terms {
+            let t = techo_fhir::index::term_tokens(term);
+            if t.is_empty() {
+                return Err(Error::InvalidInput(
+                    "each search term needs at least two letters or digits side by side".into(),
+                ));
             }
+            tokens.extend(t);
         }
-        let expr = parts.join(" AND ");
-        let limit = q.limit.clamp(1, 1000) as i64;
+        let expr = tokens.iter().map(|t| fts_quote(t)).collect::<Vec<_>>().join(" AND ");
+        let limit = q.limit.clamp(1, 1000);
         let mut sql = format!(
-            "SELECT {ROW_COLUMNS} FROM record_fts f JOIN records r ON r.id = f.rowid JOIN sources s ON s.id = r.source_id WHERE record_fts MATCH ?1"
+            "SELECT {ROW_COLUMNS}, r.resource FROM record_fts f JOIN records r ON r.id = f.rowid JOIN sources s ON s.id = r.source_id WHERE record_fts MATCH ?1"
         );
         if q.person.is_some() {
-            sql.push_str(" AND r.person_id = ?3");
+            sql.push_str(" AND r.person_id = ?2");
         }
-        sql.push_str(" ORDER BY f.rowid DESC LIMIT ?2");
+        sql.push_str(" ORDER BY f.rowid DESC");
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = match q.person {
-            Some(p) => stmt.query_map(params![expr, limit, p], row)?.collect::<rusqlite::Result<Vec<_>>>()?,
-            None => stmt.query_map(params![expr, limit], row)?.collect::<rusqlite::Result<Vec<_>>>()?,
+        let mut rows = match q.person {
+            Some(p) => stmt.query(params![expr, p])?,
+            None => stmt.query(params![expr])?,
         };
-        Ok(rows)
+        let mut found = Vec::new();
+        let mut checked = 0usize;
+        while let Some(r) = rows.next()? {
+            // Bounded, so that a query whose bigrams are everywhere but never together cannot
+            // read the whole vault.
+            checked += 1;
+            if checked > MAX_CHECKED {
+                break;
+            }
+            let resource: String = r.get(ROW_COLUMN_COUNT)?;
+            let Ok(value) = serde_json::from_str::<serde_json::Value>(&resource) else { continue };
+            let text = techo_fhir::index::fold(&techo_fhir::index::text(&value));
+            if !terms.iter().all(|t| text.contains(t.as_str())) {
+                continue;
+            }
+            found.push(row(r)?);
+            if found.len() >= limit {
+                break;
+            }
+        }
+        Ok(found)
     }
 
     /// One record with its sources and versions.

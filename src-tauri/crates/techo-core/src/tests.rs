@@ -464,3 +464,71 @@ fn importing_for_a_person_who_does_not_exist_is_not_found() {
     let f = write(tmp.path(), "b.json", &bundle(&[PATIENT]));
     assert_eq!(import(&mut v, &f, Some(99)).unwrap_err().code(), "not_found");
 }
+
+#[test]
+fn search_checks_each_candidate_against_its_own_text() {
+    let (tmp, _dir, mut v) = new_vault();
+    // Both hold every bigram of 高血圧症 (高血, 血圧, 圧症); only the second holds the word.
+    let apart = condition("c1", "高血圧の疑い、低血圧症", "2020-01-01");
+    let together = condition("c2", "本態性高血圧症", "2020-01-02");
+    let f = write(tmp.path(), "b.json", &bundle(&[PATIENT, &apart, &together]));
+    import(&mut v, &f, None).unwrap();
+    let hits = v.search(&SearchQuery { person: Some(1), text: "高血圧症".into(), limit: 10 }).unwrap();
+    assert_eq!(hits.iter().map(|h| h.resource_id.as_deref()).collect::<Vec<_>>(), [Some("c2")]);
+    assert_eq!(v.search(&SearchQuery { person: Some(1), text: "低血圧".into(), limit: 10 }).unwrap().len(), 1);
+    // Dates and the subject's name are not searchable text; a Patient's own name is.
+    assert!(v.search(&SearchQuery { person: Some(1), text: "2020-01".into(), limit: 10 }).unwrap().is_empty());
+    assert!(v.search(&SearchQuery { person: None, text: "-".into(), limit: 10 }).is_err());
+}
+
+#[test]
+fn an_update_moves_the_records_codes_and_identifiers() {
+    let (tmp, _dir, mut v) = new_vault();
+    let version = |n: u32, code: &str, id: &str| {
+        format!(
+            r#"{{"resourceType":"Observation","id":"o1","meta":{{"versionId":"{n}","lastUpdated":"2024-01-0{n}T00:00:00Z"}},"identifier":[{{"system":"urn:example:lab","value":"{id}"}}],"status":"final","code":{{"coding":[{{"system":"http://loinc.org","code":"{code}"}}]}},"subject":{{"reference":"Patient/p1"}},"effectiveDateTime":"2024-01-01"}}"#
+        )
+    };
+    let f = write(tmp.path(), "v1.json", &bundle(&[PATIENT, &version(1, "4548-4", "L-1")]));
+    import(&mut v, &f, None).unwrap();
+    let f = write(tmp.path(), "v1.json", &bundle(&[PATIENT, &version(2, "17856-6", "L-2")]));
+    assert_eq!(import(&mut v, &f, None).unwrap().updated, 1);
+    let coded = |code: &str| {
+        v.timeline(&TimelineQuery { person: 1, code: Some(("http://loinc.org".into(), code.into())), limit: 10, ..Default::default() })
+            .unwrap()
+            .len()
+    };
+    assert_eq!((coded("4548-4"), coded("17856-6")), (0, 1));
+    let by_code_only =
+        v.timeline(&TimelineQuery { person: 1, code: Some((String::new(), "17856-6".into())), limit: 10, ..Default::default() }).unwrap();
+    assert_eq!(by_code_only.len(), 1);
+    let ids: Vec<(String, i64)> = v
+        .conn
+        .prepare("SELECT value, record_id FROM record_identifiers WHERE rtype = 'Observation' ORDER BY value")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(ids.iter().map(|(v, _)| v.as_str()).collect::<Vec<_>>(), ["L-2"]);
+    // Imports run with foreign-key checks off; the integrity check proves nothing dangles.
+    v.check_integrity().unwrap();
+}
+
+#[test]
+fn a_vault_keeps_the_page_size_it_was_made_with() {
+    let (_tmp, dir, v) = new_vault();
+    // SQLCipher answers `PRAGMA page_size` as text.
+    let size: String = v.conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+    assert_eq!(size, crate::keys::PAGE_SIZE.to_string());
+    drop(v);
+    let mut kf: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("keys.json")).unwrap()).unwrap();
+    assert_eq!(kf["page_size"], 16384);
+    // A key file that names another page size cannot open this database.
+    kf["page_size"] = 4096.into();
+    std::fs::write(dir.join("keys.json"), serde_json::to_vec(&kf).unwrap()).unwrap();
+    assert!(Vault::open(&dir, Unlock::Passphrase(&pass())).is_err());
+    kf["page_size"] = 1000.into();
+    std::fs::write(dir.join("keys.json"), serde_json::to_vec(&kf).unwrap()).unwrap();
+    assert!(matches!(Vault::open(&dir, Unlock::Passphrase(&pass())), Err(Error::NotAVault { .. })));
+}

@@ -83,7 +83,7 @@ fn inspect(dir: &Path) -> Result<()> {
 }
 
 /// Opens the database with `key`. `Ok(None)`: the key does not open it.
-fn open_db(path: &Path, key: &Key32, create: bool) -> Result<Option<Connection>> {
+fn open_db(path: &Path, key: &Key32, page_size: u32, create: bool) -> Result<Option<Connection>> {
     let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if create {
         flags |= OpenFlags::SQLITE_OPEN_CREATE;
@@ -93,6 +93,7 @@ fn open_db(path: &Path, key: &Key32, create: bool) -> Result<Option<Connection>>
     let _ = conn.query_row("PRAGMA cipher_log_level = NONE", [], |_| Ok(()));
     let pragma = zeroize::Zeroizing::new(format!("PRAGMA key = \"{}\";", key.sqlcipher_literal().as_str()));
     conn.execute_batch(&pragma)?;
+    conn.execute_batch(&format!("PRAGMA cipher_page_size = {page_size};"))?;
     match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)) {
         Ok(_) => Ok(Some(conn)),
         Err(e) if e.sqlite_error_code() == Some(rusqlite::ffi::ErrorCode::NotADatabase) => Ok(None),
@@ -159,7 +160,7 @@ impl Vault {
         };
         let keys = KeyFile::new(vault_id.clone(), Wraps { passphrase: passphrase_wrap, keyring });
         keys.store(dir)?;
-        let mut conn = open_db(&dir.join(DB_FILE), &data_key, true)?
+        let mut conn = open_db(&dir.join(DB_FILE), &data_key, keys.page_size, true)?
             .ok_or_else(|| Error::Database("a new database did not accept its key".into()))?;
         let cipher: Option<String> = conn.query_row("PRAGMA cipher_version", [], |r| r.get(0)).ok();
         if cipher.is_none() {
@@ -198,13 +199,13 @@ impl Vault {
         let db = dir.join(DB_FILE);
         let mut opened = None;
         if let Ok(k) = &current {
-            if let Some(conn) = open_db(&db, k, false)? {
+            if let Some(conn) = open_db(&db, k, keys.page_size, false)? {
                 opened = Some((conn, k.clone(), false));
             }
         }
         if opened.is_none() {
             if let Some(Ok(k)) = &pending {
-                if let Some(conn) = open_db(&db, k, false)? {
+                if let Some(conn) = open_db(&db, k, keys.page_size, false)? {
                     opened = Some((conn, k.clone(), true));
                 }
             }
@@ -354,6 +355,12 @@ impl Vault {
         if ok != "ok" {
             return Err(Error::Corrupt("the database structure check failed".into()));
         }
+        // Imports insert with foreign-key checks off (they create the rows they refer to);
+        // this proves they did.
+        let dangling: i64 = self.conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0))?;
+        if dangling != 0 {
+            return Err(Error::Corrupt(format!("{dangling} row(s) refer to rows that do not exist")));
+        }
         Ok(())
     }
 
@@ -369,6 +376,7 @@ pub(crate) mod tests_support {
     use super::*;
     /// Whether `key` opens the vault's database (`Some(())`) or not.
     pub fn opens(dir: &Path, key: &Key32) -> Option<()> {
-        open_db(&dir.join(DB_FILE), key, false).ok().flatten().map(|_| ())
+        let page_size = crate::keys::KeyFile::load(dir).map_or(crate::keys::PAGE_SIZE, |k| k.page_size);
+        open_db(&dir.join(DB_FILE), key, page_size, false).ok().flatten().map(|_| ())
     }
 }

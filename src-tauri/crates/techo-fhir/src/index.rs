@@ -72,10 +72,19 @@ pub fn extract(resource: &Value) -> IndexEntry {
         .iter()
         .filter_map(|k| obj.get(*k)?.get("reference")?.as_str().map(str::to_owned))
         .collect();
+    IndexEntry { clinical_date, status, codes, identifiers, patient_refs, display: display(obj), text: text(resource) }
+}
+
+/// The full-text index's text of a resource (as in [`IndexEntry::text`]): its human-readable
+/// strings, one per line, each ending with a newline, at most [`MAX_TEXT_BYTES`]. Left out as
+/// noise: machine strings (ids, systems, URLs, units…), dates and times (the timeline filters
+/// by date), and the name of the person the resource is about (`subject.display`: it is in
+/// every resource of the record, so it would match them all).
+pub fn text(resource: &Value) -> String {
     let mut text = String::new();
     let mut seen = Vec::new();
     collect_text(resource, None, &mut text, &mut seen);
-    IndexEntry { clinical_date, status, codes, identifiers, patient_refs, display: display(obj), text }
+    text
 }
 
 fn get_path<'a>(obj: &'a Map<String, Value>, path: &[&str]) -> Option<&'a Value> {
@@ -164,14 +173,14 @@ fn collect_text(v: &Value, key: Option<&str>, out: &mut String, seen: &mut Vec<u
         Value::String(s) => {
             if key == Some("div") {
                 push_text(out, &strip_xhtml(s), seen);
-            } else if !key.is_some_and(|k| NOT_TEXT.contains(&k)) {
+            } else if !key.is_some_and(|k| NOT_TEXT.contains(&k)) && !is_date_or_time(s) {
                 push_text(out, s, seen);
             }
         }
         Value::Array(a) => a.iter().for_each(|c| collect_text(c, key, out, seen)),
         Value::Object(m) => {
             for (k, child) in m {
-                if k == "meta" {
+                if matches!(k.as_str(), "meta" | "subject" | "patient" | "beneficiary") {
                     continue;
                 }
                 collect_text(child, Some(k), out, seen);
@@ -179,6 +188,75 @@ fn collect_text(v: &Value, key: Option<&str>, out: &mut String, seen: &mut Vec<u
         }
         _ => {}
     }
+}
+
+/// Case-folds `s` for the full-text index and its checks (character by character, the same way
+/// for indexed text, search terms and the check of a candidate).
+pub fn fold(s: &str) -> String {
+    s.chars().flat_map(char::to_lowercase).collect()
+}
+
+/// The full-text index's tokens for `text` (an [`IndexEntry::text`]), space-separated: every
+/// pair of neighbouring characters inside a word, case-folded, where a word is a run of letters
+/// and digits of any script ("収縮期血圧" → "収縮 縮期 期血 血圧", "HbA1c" → "hb ba a1 1c").
+/// Bigrams find Japanese words inside compounds without a dictionary; the store's search
+/// checks every candidate against the text itself, so a bigram index never returns a record
+/// that does not contain the search term. Tokens hold no ASCII punctuation or space, so the
+/// index's `ascii` tokenizer keeps each one whole.
+pub fn fts_tokens(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    push_bigrams(&fold(text), &mut out);
+    out
+}
+
+/// [`fts_tokens`] without repeats (the index keeps no counts, so a repeat is only work).
+pub fn fts_token_set(text: &str) -> String {
+    let all = fts_tokens(text);
+    let mut seen = std::collections::HashSet::with_capacity(all.len() / 4);
+    let mut out = String::with_capacity(all.len());
+    for t in all.split(' ').filter(|t| !t.is_empty()) {
+        if seen.insert(t) {
+            out.push_str(t);
+            out.push(' ');
+        }
+    }
+    out
+}
+
+/// The tokens a search term must all match (see [`fts_tokens`]), de-duplicated; empty when the
+/// term has no two letters or digits side by side.
+pub fn term_tokens(term: &str) -> Vec<String> {
+    let mut out = String::new();
+    push_bigrams(&fold(term), &mut out);
+    let mut tokens: Vec<String> = out.split(' ').filter(|t| !t.is_empty()).map(str::to_owned).collect();
+    tokens.sort();
+    tokens.dedup();
+    tokens
+}
+
+fn push_bigrams(folded: &str, out: &mut String) {
+    let mut prev: Option<char> = None;
+    for c in folded.chars() {
+        if c.is_alphanumeric() {
+            if let Some(p) = prev {
+                out.push(p);
+                out.push(c);
+                out.push(' ');
+            }
+            prev = Some(c);
+        } else {
+            prev = None;
+        }
+    }
+}
+
+/// A FHIR date, dateTime, instant (`2024`, `2024-05`, `2024-05-01T09:30:00+09:00`) or time
+/// (`09:30:00`).
+fn is_date_or_time(s: &str) -> bool {
+    let b = s.as_bytes();
+    let date = b.len() >= 7 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[5].is_ascii_digit();
+    let time = b.len() >= 5 && b[..2].iter().all(u8::is_ascii_digit) && b[2] == b':' && b[3].is_ascii_digit();
+    (date || time) && b.iter().all(|c| c.is_ascii_digit() || matches!(c, b'-' | b':' | b'T' | b'.' | b'+' | b'Z'))
 }
 
 fn push_text(out: &mut String, s: &str, seen: &mut Vec<u64>) {
@@ -404,6 +482,37 @@ mod tests {
         let c: Value = serde_json::from_str(r#"{"resourceType":"Observation","status":"final","valueQuantity":{"value":1.5,"unit":"mg"}}"#).unwrap();
         assert_eq!(content_hash(&a), content_hash(&b));
         assert_ne!(content_hash(&a), content_hash(&c), "decimal precision is content");
+    }
+
+    #[test]
+    fn text_leaves_out_dates_and_the_subjects_name() {
+        let r = json!({
+            "resourceType": "Observation",
+            "code": {"text": "血圧"},
+            "subject": {"reference": "Patient/p1", "display": "田中 太郎"},
+            "performer": [{"reference": "Practitioner/d1", "display": "山崎 翔太"}],
+            "effectiveDateTime": "2024-05-01T09:30:00+09:00",
+            "note": [{"text": "2024-05 was fine", "time": "2024-05-02"}],
+            "valueTime": "09:30:00"
+        });
+        assert_eq!(text(&r), "血圧\n山崎 翔太\n2024-05 was fine\n");
+    }
+
+    #[test]
+    fn tokens_are_bigrams_of_words_in_any_script() {
+        assert_eq!(fts_tokens("収縮期血圧\nHbA1c 8867-4\n"), "収縮 縮期 期血 血圧 hb ba a1 1c 88 86 67 ");
+        assert_eq!(term_tokens("血圧"), ["血圧"]);
+        assert_eq!(fts_token_set("血圧 血圧計"), "血圧 圧計 ");
+        assert_eq!(term_tokens("HbA"), ["ba", "hb"]);
+        assert_eq!(term_tokens("a-b"), Vec::<String>::new(), "no two letters side by side");
+        // Every token of a term is a token of any text that contains the term.
+        let text = "2型糖尿病 ＨｂＡ１ｃ 7.2 %";
+        let all = fts_tokens(text);
+        for term in ["糖尿", "型糖尿病", "ｈｂａ１", "ＨｂＡ１ｃ"] {
+            for t in term_tokens(term) {
+                assert!(all.split(' ').any(|x| x == t), "{term}: {t}");
+            }
+        }
     }
 
     #[test]
