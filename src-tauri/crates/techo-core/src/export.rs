@@ -33,7 +33,7 @@ impl Vault {
             .map_err(io)?;
         }
         while let Some(r) = rows.next()? {
-            let text: String = r.get(0)?;
+            let text = crate::unpack(&r.get::<_, Vec<u8>>(0)?)?;
             match format {
                 ExportFormat::Ndjson => {
                     out.write_all(text.as_bytes()).map_err(io)?;

@@ -3,6 +3,7 @@
 //! whole file back, so the vault is exactly as before.
 
 use crate::error::{Error, Result};
+use crate::key64;
 use crate::vault::Vault;
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde_json::Value;
@@ -95,18 +96,6 @@ fn source_ref(item: &Item) -> String {
         Some(id) => format!("{}/{}", item.resource_type, id),
         None => item.full_url.clone().unwrap_or_default(),
     }
-}
-
-/// A 64-bit lookup key: the first 8 bytes of SHA-256 over the parts (NUL-separated).
-fn key64(parts: &[&str]) -> i64 {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update(p.as_bytes());
-        h.update([0u8]);
-    }
-    let d = h.finalize();
-    i64::from_be_bytes(d[..8].try_into().expect("8 bytes"))
 }
 
 fn content_key(hash: &[u8; 32]) -> i64 {
@@ -447,10 +436,14 @@ struct Prepared {
     /// The resource as read; its JSON (`item.resource`) is kept for Patients only.
     item: Item,
     ix: index::IndexEntry,
+    /// The look-up keys of `ix.codes` and `ix.identifiers`, in their order.
+    code_keys: Vec<i64>,
+    id_keys: Vec<i64>,
     /// The full-text tokens of `ix.text`.
     tokens: String,
-    /// The resource as stored (compact JSON, key order and decimal text as read).
+    /// The resource's text (compact JSON, key order and decimal text as read), and as stored.
     text: String,
+    packed: Vec<u8>,
     hash: [u8; 32],
     sref: String,
     ref_key: i64,
@@ -462,9 +455,12 @@ fn prepare(mut item: Item) -> Prepared {
     let ix = index::extract(&item.resource);
     let tokens = index::fts_token_set(&ix.text);
     let text = serde_json::to_string(&item.resource).expect("a JSON value serializes");
+    let packed = crate::pack(&text);
     let hash = index::content_hash(&item.resource);
     let sref = source_ref(&item);
     let ref_key = key64(&[&item.resource_type, &sref]);
+    let code_keys = ix.codes.iter().map(|(_, c)| key64(&[c])).collect();
+    let id_keys = ix.identifiers.iter().map(|(s, v)| key64(&[&item.resource_type, s, v])).collect();
     let version_id = meta_str(&item.resource, "versionId");
     let last_updated = meta_str(&item.resource, "lastUpdated");
     // Only a Patient's JSON is needed further on (for the person's name). The others are
@@ -472,7 +468,7 @@ fn prepare(mut item: Item) -> Prepared {
     if item.resource_type != "Patient" {
         item.resource = Value::Null;
     }
-    Prepared { item, ix, tokens, text, hash, sref, ref_key, version_id, last_updated }
+    Prepared { item, ix, code_keys, id_keys, tokens, text, packed, hash, sref, ref_key, version_id, last_updated }
 }
 
 /// Reads and prepares resources on a second thread while `handle` stores them on this one:
@@ -611,7 +607,8 @@ impl Pass<'_, '_> {
             .optional()?
         };
         if let Some((prov_id, rid, import_id, prev_lu, prev_vid)) = prov {
-            let current: String = tx.prepare_cached("SELECT resource FROM records WHERE id = ?1")?.query_row([rid], |r| r.get(0))?;
+            let current: Vec<u8> = tx.prepare_cached("SELECT resource FROM records WHERE id = ?1")?.query_row([rid], |r| r.get(0))?;
+            let current = crate::unpack(&current).map_err(Stop::Db)?;
             if import_id == self.import_id {
                 if current == text {
                     self.report.unchanged += 1;
@@ -659,8 +656,7 @@ impl Pass<'_, '_> {
                  WHERE i.person_id = ?1 AND i.id_key = ?2 AND i.rtype = ?3 AND i.system = ?4 AND i.value = ?5
                  AND NOT EXISTS (SELECT 1 FROM provenance p WHERE p.record_id = i.record_id AND p.source_id = ?6) LIMIT 1",
             )?;
-            for (s, v) in &ix.identifiers {
-                let k = key64(&[rtype, s, v]);
+            for ((s, v), k) in ix.identifiers.iter().zip(&p.id_keys) {
                 if let Some(rid) = stmt.query_row(params![person, k, rtype, s, v, self.source_id], |r| r.get::<_, i64>(0)).optional()? {
                     same = Some((rid, true));
                     break;
@@ -703,10 +699,10 @@ impl Pass<'_, '_> {
              VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
         )?
         .execute(params![
-            person, rtype, item.id, self.source_id, text, &hash[..], ckey, ix.clinical_date, ix.status, ix.display, last_updated, self.now
+            person, rtype, item.id, self.source_id, p.packed, &hash[..], ckey, ix.clinical_date, ix.status, ix.display, last_updated, self.now
         ])?;
         let rid = tx.last_insert_rowid();
-        self.index(rid, person, rtype, ix, &p.tokens)?;
+        self.index(rid, person, p)?;
         self.insert_provenance(rid, p)?;
         self.report.new += 1;
         Ok(())
@@ -722,17 +718,19 @@ impl Pass<'_, '_> {
         Ok(())
     }
 
-    fn index(&self, rid: i64, person: i64, rtype: &str, ix: &index::IndexEntry, tokens: &str) -> rusqlite::Result<()> {
+    fn index(&self, rid: i64, person: i64, p: &Prepared) -> rusqlite::Result<()> {
+        let Prepared { ix, code_keys, id_keys, tokens, .. } = p;
+        let rtype = p.item.resource_type.as_str();
         let tx = self.tx;
-        let mut codes = tx.prepare_cached("INSERT OR IGNORE INTO record_codes(code, system, record_id) VALUES (?2, ?1, ?3)")?;
-        for (s, c) in &ix.codes {
-            codes.execute(params![s, c, rid])?;
+        let mut codes = tx.prepare_cached("INSERT OR IGNORE INTO record_codes(code_key, record_id, system, code) VALUES (?1, ?2, ?3, ?4)")?;
+        for ((s, c), k) in ix.codes.iter().zip(code_keys) {
+            codes.execute(params![k, rid, s, c])?;
         }
         let mut ids = tx.prepare_cached(
             "INSERT OR IGNORE INTO record_identifiers(person_id, rtype, system, value, id_key, record_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
-        for (s, v) in &ix.identifiers {
-            ids.execute(params![person, rtype, s, v, key64(&[rtype, s, v]), rid])?;
+        for ((s, v), k) in ix.identifiers.iter().zip(id_keys) {
+            ids.execute(params![person, rtype, s, v, k, rid])?;
         }
         if !tokens.is_empty() {
             tx.prepare_cached("INSERT INTO record_fts(rowid, tokens) VALUES (?1, ?2)")?.execute(params![rid, tokens])?;
@@ -741,33 +739,34 @@ impl Pass<'_, '_> {
     }
 
     /// Keeps the current version in `record_versions` and stores the new one.
-    fn replace(&self, rid: i64, p: &Prepared) -> rusqlite::Result<()> {
+    fn replace(&self, rid: i64, p: &Prepared) -> std::result::Result<(), Stop> {
         let tx = self.tx;
-        let Prepared { item, ix, text, hash, last_updated, tokens, .. } = p;
+        let Prepared { item, ix, packed, hash, last_updated, .. } = p;
         tx.prepare_cached(
             "INSERT INTO record_versions(record_id, version, resource, source_id, superseded_at) SELECT id, version, resource, source_id, ?2 FROM records WHERE id = ?1",
         )?
         .execute(params![rid, self.now])?;
-        let (person, rtype, old_text): (i64, String, String) = tx
+        let (person, rtype, old_packed): (i64, String, Vec<u8>) = tx
             .prepare_cached("SELECT person_id, rtype, resource FROM records WHERE id = ?1")?
             .query_row([rid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         tx.prepare_cached(
             "UPDATE records SET version = version + 1, resource = ?2, content_hash = ?3, content_key = ?11, clinical_date = ?4, status = ?5,
              display = ?6, last_updated = ?7, updated_at = ?8, source_id = ?9, resource_id = COALESCE(?10, resource_id) WHERE id = ?1",
         )?
-        .execute(params![rid, text, &hash[..], ix.clinical_date, ix.status, ix.display, last_updated, self.now, self.source_id, item.id, content_key(hash)])?;
+        .execute(params![rid, packed, &hash[..], ix.clinical_date, ix.status, ix.display, last_updated, self.now, self.source_id, item.id, content_key(hash)])?;
         // The old version's index rows, found from its own JSON (there is no index by record).
+        let old_text = crate::unpack(&old_packed).map_err(Stop::Db)?;
         let old = serde_json::from_str::<Value>(&old_text).map(|v| index::extract(&v)).unwrap_or_default();
-        let mut codes = tx.prepare_cached("DELETE FROM record_codes WHERE code = ?2 AND system = ?1 AND record_id = ?3")?;
+        let mut codes = tx.prepare_cached("DELETE FROM record_codes WHERE code_key = ?1 AND record_id = ?2 AND system = ?3")?;
         for (s, c) in &old.codes {
-            codes.execute(params![s, c, rid])?;
+            codes.execute(params![key64(&[c]), rid, s])?;
         }
         let mut ids = tx.prepare_cached("DELETE FROM record_identifiers WHERE person_id = ?1 AND id_key = ?2 AND record_id = ?3")?;
         for (s, v) in &old.identifiers {
             ids.execute(params![person, key64(&[&rtype, s, v]), rid])?;
         }
         tx.prepare_cached("DELETE FROM record_fts WHERE rowid = ?1")?.execute([rid])?;
-        self.index(rid, person, &rtype, ix, tokens)
+        Ok(self.index(rid, person, p)?)
     }
 }
 

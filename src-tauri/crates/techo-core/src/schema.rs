@@ -56,7 +56,7 @@ CREATE TABLE records(
     resource_id TEXT,
     source_id INTEGER NOT NULL REFERENCES sources(id),
     version INTEGER NOT NULL,
-    resource TEXT NOT NULL,
+    resource BLOB NOT NULL,             -- the JSON text, LZ4-compressed (crate::pack)
     content_hash BLOB NOT NULL,
     content_key INTEGER NOT NULL,
     clinical_date TEXT,
@@ -73,7 +73,7 @@ CREATE INDEX records_hash ON records(person_id, content_key);
 CREATE TABLE record_versions(
     record_id INTEGER NOT NULL REFERENCES records(id),
     version INTEGER NOT NULL,
-    resource TEXT NOT NULL,
+    resource BLOB NOT NULL,             -- the JSON text, LZ4-compressed (crate::pack)
     source_id INTEGER NOT NULL REFERENCES sources(id),
     superseded_at TEXT NOT NULL,
     PRIMARY KEY(record_id, version)
@@ -99,11 +99,13 @@ CREATE INDEX provenance_record ON provenance(record_id);
 
 -- Codes and identifiers have no index by record: when a record changes, the rows of its old
 -- version are found from that version's JSON (one B-tree insert per code instead of two).
+-- `code_key` is the 64-bit key of the code alone: codes are looked up with or without their system.
 CREATE TABLE record_codes(
-    code TEXT NOT NULL,
-    system TEXT NOT NULL,
+    code_key INTEGER NOT NULL,
     record_id INTEGER NOT NULL REFERENCES records(id),
-    PRIMARY KEY(code, system, record_id)
+    system TEXT NOT NULL,
+    code TEXT NOT NULL,
+    PRIMARY KEY(code_key, record_id, system)
 ) WITHOUT ROWID;
 
 CREATE TABLE record_identifiers(

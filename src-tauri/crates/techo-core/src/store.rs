@@ -235,14 +235,14 @@ impl Vault {
             args.push(date_bound(to)?.into());
         }
         if let Some((system, code)) = &q.code {
-            if system.is_empty() {
-                sql.push_str(" AND r.id IN (SELECT record_id FROM record_codes WHERE code = ?)");
-                args.push(code.clone().into());
-            } else {
-                sql.push_str(" AND r.id IN (SELECT record_id FROM record_codes WHERE system = ? AND code = ?)");
+            sql.push_str(" AND r.id IN (SELECT record_id FROM record_codes WHERE code_key = ? AND code = ?");
+            args.push(crate::key64(&[code]).into());
+            args.push(code.clone().into());
+            if !system.is_empty() {
+                sql.push_str(" AND system = ?");
                 args.push(system.clone().into());
-                args.push(code.clone().into());
             }
+            sql.push(')');
         }
         if let Some(source) = &q.source {
             sql.push_str(" AND r.id IN (SELECT p.record_id FROM provenance p JOIN sources s2 ON s2.id = p.source_id WHERE s2.name = ? OR s2.uri = ?)");
@@ -314,7 +314,7 @@ impl Vault {
             if checked > MAX_CHECKED {
                 break;
             }
-            let resource: String = r.get(ROW_COLUMN_COUNT)?;
+            let resource = crate::unpack(&r.get::<_, Vec<u8>>(ROW_COLUMN_COUNT)?)?;
             let Ok(value) = serde_json::from_str::<serde_json::Value>(&resource) else { continue };
             let text = techo_fhir::index::fold(&techo_fhir::index::text(&value));
             if !terms.iter().all(|t| text.contains(t.as_str())) {
@@ -333,10 +333,11 @@ impl Vault {
         let mut stmt = self
             .conn
             .prepare_cached(&format!("SELECT {ROW_COLUMNS}, r.resource FROM records r JOIN sources s ON s.id = r.source_id WHERE r.id = ?1"))?;
-        let (row, resource) = stmt
-            .query_row([record_id], |r| Ok((row(r)?, r.get::<_, String>(9)?)))
+        let (row, packed) = stmt
+            .query_row([record_id], |r| Ok((row(r)?, r.get::<_, Vec<u8>>(9)?)))
             .optional()?
             .ok_or_else(|| Error::NotFound(format!("record {record_id}")))?;
+        let resource = crate::unpack(&packed)?;
         let mut stmt = self.conn.prepare_cached(
             "SELECT s.name, s.kind, s.uri, p.source_ref, p.version_id, p.last_updated, p.received_at
              FROM provenance p JOIN sources s ON s.id = p.source_id WHERE p.record_id = ?1 ORDER BY p.received_at",
@@ -365,18 +366,21 @@ impl Vault {
 
     /// The text of one version of a record (the current one included).
     pub fn record_version(&self, record_id: i64, version: i64) -> Result<String> {
-        let cur: Option<(i64, String)> = self
+        let cur: Option<(i64, Vec<u8>)> = self
             .conn
             .query_row("SELECT version, resource FROM records WHERE id = ?1", [record_id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         match cur {
             None => Err(Error::NotFound(format!("record {record_id}"))),
-            Some((v, text)) if v == version => Ok(text),
-            Some(_) => self
-                .conn
-                .query_row("SELECT resource FROM record_versions WHERE record_id = ?1 AND version = ?2", [record_id, version], |r| r.get(0))
-                .optional()?
-                .ok_or_else(|| Error::NotFound(format!("version {version} of record {record_id}"))),
+            Some((v, packed)) if v == version => crate::unpack(&packed),
+            Some(_) => {
+                let packed: Vec<u8> = self
+                    .conn
+                    .query_row("SELECT resource FROM record_versions WHERE record_id = ?1 AND version = ?2", [record_id, version], |r| r.get(0))
+                    .optional()?
+                    .ok_or_else(|| Error::NotFound(format!("version {version} of record {record_id}")))?;
+                crate::unpack(&packed)
+            }
         }
     }
 

@@ -532,3 +532,14 @@ fn a_vault_keeps_the_page_size_it_was_made_with() {
     std::fs::write(dir.join("keys.json"), serde_json::to_vec(&kf).unwrap()).unwrap();
     assert!(matches!(Vault::open(&dir, Unlock::Passphrase(&pass())), Err(Error::NotAVault { .. })));
 }
+
+#[test]
+fn stored_resources_are_compressed_and_damage_is_reported() {
+    let text = r#"{"resourceType":"Observation","code":{"text":"血圧"},"note":[{"text":"血圧 血圧 血圧 血圧 血圧 血圧"}]}"#;
+    let packed = crate::pack(text);
+    assert!(packed.len() < text.len());
+    assert_eq!(crate::unpack(&packed).unwrap(), text);
+    for bad in [&b""[..], &b"\x01"[..], &packed[..packed.len() - 3], &b"\xff\xff\xff\x7fxxxx"[..]] {
+        assert!(matches!(crate::unpack(bad), Err(Error::Corrupt(_))));
+    }
+}

@@ -211,14 +211,26 @@ pub fn fts_tokens(text: &str) -> String {
 
 /// [`fts_tokens`] without repeats (the index keeps no counts, so a repeat is only work).
 pub fn fts_token_set(text: &str) -> String {
-    let all = fts_tokens(text);
-    let mut seen = std::collections::HashSet::with_capacity(all.len() / 4);
-    let mut out = String::with_capacity(all.len());
-    for t in all.split(' ').filter(|t| !t.is_empty()) {
-        if seen.insert(t) {
-            out.push_str(t);
-            out.push(' ');
+    let folded = fold(text);
+    let mut pairs: Vec<(char, char)> = Vec::with_capacity(folded.len());
+    let mut prev: Option<char> = None;
+    for c in folded.chars() {
+        if c.is_alphanumeric() {
+            if let Some(p) = prev {
+                pairs.push((p, c));
+            }
+            prev = Some(c);
+        } else {
+            prev = None;
         }
+    }
+    pairs.sort_unstable();
+    pairs.dedup();
+    let mut out = String::with_capacity(pairs.len() * 7);
+    for (a, b) in pairs {
+        out.push(a);
+        out.push(b);
+        out.push(' ');
     }
     out
 }
@@ -264,12 +276,8 @@ fn push_text(out: &mut String, s: &str, seen: &mut Vec<u64>) {
     if s.is_empty() || s.starts_with("urn:") || s.starts_with("http://") || s.starts_with("https://") {
         return;
     }
-    let h = {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        s.hash(&mut h);
-        h.finish()
-    };
+    // FNV-1a: pieces are short and few, and this runs for every string of every resource.
+    let h = s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
     if seen.contains(&h) {
         return;
     }
@@ -502,7 +510,12 @@ mod tests {
     fn tokens_are_bigrams_of_words_in_any_script() {
         assert_eq!(fts_tokens("収縮期血圧\nHbA1c 8867-4\n"), "収縮 縮期 期血 血圧 hb ba a1 1c 88 86 67 ");
         assert_eq!(term_tokens("血圧"), ["血圧"]);
-        assert_eq!(fts_token_set("血圧 血圧計"), "血圧 圧計 ");
+        assert_eq!(fts_token_set("血圧 血圧計"), "圧計 血圧 ");
+        let tokens = fts_tokens("収縮期血圧 血圧 HbA1c");
+        let mut all: Vec<&str> = tokens.split(' ').filter(|t| !t.is_empty()).collect();
+        all.sort();
+        all.dedup();
+        assert_eq!(fts_token_set("収縮期血圧 血圧 HbA1c"), all.iter().map(|t| format!("{t} ")).collect::<String>());
         assert_eq!(term_tokens("HbA"), ["ba", "hb"]);
         assert_eq!(term_tokens("a-b"), Vec::<String>::new(), "no two letters side by side");
         // Every token of a term is a token of any text that contains the term.
