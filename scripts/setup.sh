@@ -6,6 +6,7 @@
 set -euo pipefail
 
 WASM_BINDGEN_VERSION=0.2.130   # must equal the wasm-bindgen pinned in ui/Cargo.toml
+TAURI_DRIVER_VERSION=2.1.0     # the WebDriver bridge for the app's end-to-end test (3.x is alpha)
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 SUDO=""
@@ -44,6 +45,13 @@ if [ "${1:-}" != "--cli" ]; then
     cargo install wasm-bindgen-cli --version "${WASM_BINDGEN_VERSION}" --force
   else
     say "wasm-bindgen-cli ${WASM_BINDGEN_VERSION}: present"
+  fi
+  # tauri-driver has no --version: ask cargo what it installed.
+  if ! command -v tauri-driver >/dev/null 2>&1 || ! cargo install --list | grep -q "^tauri-driver v${TAURI_DRIVER_VERSION}:"; then
+    say "installing tauri-driver ${TAURI_DRIVER_VERSION} (about 3 minutes, once)"
+    cargo install tauri-driver --version "${TAURI_DRIVER_VERSION}" --locked --force
+  else
+    say "tauri-driver ${TAURI_DRIVER_VERSION}: present"
   fi
 fi
 if ! command -v cargo-nextest >/dev/null 2>&1; then

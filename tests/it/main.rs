@@ -3,6 +3,7 @@
 
 mod architecture;
 mod bad_inputs;
+mod e2e;
 mod japanese;
 mod no_plaintext;
 mod roundtrip;

@@ -1,0 +1,203 @@
+//! End to end in the real desktop app: `tauri-driver` and WebKitWebDriver (Debian's
+//! `webkit2gtk-driver`) start the built `techo-app` (the Yew UI embedded, the same WebKitGTK
+//! webview a person gets) and this test drives it like a person would.
+//!
+//! Needs the app built with the UI (`scripts/build-ui.sh`, then `cargo build -p techo-app
+//! --features custom-protocol`), `tauri-driver` on the PATH and an X display. `scripts/test.sh`
+//! provides all three (Xvfb, a private D-Bus session) and runs this module with `TECHO_E2E=1`;
+//! without that variable the tests say how to run them and do nothing, like the OS-keyring test.
+
+use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
+use serde_json::json;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use techo_tests::*;
+
+fn enabled() -> bool {
+    if std::env::var_os("TECHO_E2E").is_some() {
+        return true;
+    }
+    eprintln!("e2e: not run (needs the built app, tauri-driver and a display): run scripts/test.sh, which sets TECHO_E2E=1");
+    false
+}
+
+/// The app binary beside the `techo` CLI (`<target>/debug/techo-app`), or `$TECHO_APP`.
+fn app_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("TECHO_APP") {
+        return PathBuf::from(p);
+    }
+    let bin = techo_bin().with_file_name(format!("techo-app{}", std::env::consts::EXE_SUFFIX));
+    assert!(bin.is_file(), "build the app first: cargo build -p techo-app --features custom-protocol (looked for {})", bin.display());
+    bin
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind a free port").local_addr().expect("local addr").port()
+}
+
+/// `tauri-driver`, stopped (with the app it started) when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    fn start(vault: &TempVault) -> Driver {
+        let port = free_port();
+        let native = free_port();
+        let home = vault.home_dir();
+        let child = Command::new("tauri-driver")
+            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .args(["--native-driver", "/usr/bin/WebKitWebDriver"])
+            // The app (started by WebKitWebDriver) inherits this environment.
+            .env("TECHO_VAULT", &vault.dir)
+            .env("TECHO_KEYRING", "none")
+            .env("HOME", &home)
+            .env("XDG_DATA_HOME", home.join(".local/share"))
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("XDG_CACHE_HOME", home.join(".cache"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start tauri-driver (cargo install tauri-driver --version 2.1.0; scripts/setup.sh does)");
+        let driver = Driver { child, port };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "tauri-driver did not listen on port {port} within 20 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        driver
+    }
+
+    async fn client(&self) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), json!("wry"));
+        caps.insert("tauri:options".into(), json!({ "application": app_bin() }));
+        ClientBuilder::rustls()
+            .expect("TLS roots")
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("a WebDriver session with the app")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn wait_for(c: &Client, css: &str) -> Element {
+    c.wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|_| panic!("the window never showed {css}"))
+}
+
+/// Waits until `css` holds text containing `needle`; returns the text.
+async fn wait_for_text(c: &Client, css: &str, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            if let Ok(t) = e.text().await {
+                if t.contains(needle) {
+                    return t;
+                }
+            }
+        }
+        assert!(Instant::now() < deadline, "{css} never showed the expected text");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn unlock(c: &Client, passphrase: &str) {
+    let field = wait_for(c, "#passphrase").await;
+    field.send_keys(passphrase).await.expect("type the passphrase");
+    c.find(Locator::Css("form.unlock button[type=submit]")).await.expect("the unlock button").click().await.expect("click unlock");
+}
+
+fn save_screenshot(png: &[u8], name: &str) -> PathBuf {
+    let dir = std::env::var_os("TECHO_E2E_SHOTS").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e"));
+    std::fs::create_dir_all(&dir).expect("screenshot folder");
+    let path = dir.join(name);
+    std::fs::write(&path, png).expect("write screenshot");
+    path
+}
+
+/// A vault with two generated persons (synthetic data), made with the CLI.
+fn vault_with_two_persons() -> (TempVault, Vec<(String, u64)>) {
+    let v = TempVault::new();
+    let out = v.tmp_dir().join("gen");
+    v.run(["gen", "--persons", "2", "--resources", "300", "--seed", "7", "--format", "ndjson", "--out-dir"].map(String::from).into_iter().chain([out.display().to_string()]))
+        .ok();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&out).expect("generated files").map(|e| e.expect("entry").path()).collect();
+    files.sort();
+    let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    v.import(&refs, None).ok();
+    let persons = v.run(["--json", "person", "list"]).ok().json();
+    let persons = persons
+        .as_array()
+        .expect("person list is an array")
+        .iter()
+        .map(|p| (p["display_name"].as_str().unwrap_or_default().to_owned(), p["resource_count"].as_u64().unwrap_or(0)))
+        .collect();
+    (v, persons)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_app_unlocks_shows_whose_records_and_locks() {
+    if !enabled() {
+        return;
+    }
+    let (vault, persons) = vault_with_two_persons();
+    assert_eq!(persons.len(), 2, "the generator made two persons");
+    let driver = Driver::start(&vault);
+    let c = driver.client().await;
+
+    // A wrong passphrase: one plain sentence, and the form stays.
+    unlock(&c, "not the passphrase at all").await;
+    let msg = wait_for_text(&c, ".notice.error", "passphrase").await;
+    assert!(!msg.contains("Error(") && !msg.contains("{"), "an IPC error reached the window raw");
+    wait_for(&c, "#passphrase").await;
+
+    // The right one: every person with their resource count.
+    unlock(&c, &vault.passphrase).await;
+    wait_for(&c, "table.persons").await;
+    let rows = c.find_all(Locator::Css("table.persons tbody tr")).await.expect("person rows");
+    assert_eq!(rows.len(), persons.len());
+    let table = c.find(Locator::Css("table.persons")).await.expect("table").text().await.expect("table text");
+    for (name, count) in &persons {
+        assert!(table.contains(name.as_str()), "a person's name is missing from the window");
+        let shown = count.to_string();
+        let grouped = techo_count(*count);
+        assert!(table.contains(&shown) || table.contains(&grouped), "a person's resource count is missing");
+    }
+    let shot = c.screenshot().await.expect("screenshot");
+    save_screenshot(&shot, "persons.png");
+
+    // Lock: the key is dropped and the passphrase is asked again.
+    c.find(Locator::Css(".toolbar button.secondary")).await.expect("the Lock button").click().await.expect("click lock");
+    wait_for(&c, "#passphrase").await;
+    assert!(c.find(Locator::Css("table.persons")).await.is_err(), "records stay visible after Lock");
+
+    c.close().await.expect("close the session");
+    drop(driver);
+}
+
+/// `1234` → `1,234` (the window groups thousands).
+fn techo_count(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
