@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use tauri::{AppHandle, Manager};
 use techo_core::{keystore, Unlock, Vault};
-use techo_ipc::{ErrorCode, IpcError, PersonSummary, TypeCount, VaultStatus};
+use techo_ipc::{
+    ErrorCode, IpcError, PersonSummary, RecordRow, RecordView, SourceEntry, TimelineCursor, TimelinePage, TypeCount,
+    VaultStatus,
+};
 
 /// The environment variable that overrides the vault's folder.
 pub const VAULT_ENV: &str = "TECHO_VAULT";
@@ -166,6 +169,100 @@ pub async fn person_summaries(app: AppHandle) -> Result<Vec<PersonSummary>, IpcE
         let vault = guard.as_ref().ok_or_else(IpcError::locked)?;
         let persons = vault.person_summaries().map_err(core_error)?;
         Ok(persons.into_iter().map(to_ipc_summary).collect())
+    })
+    .await
+}
+
+fn to_row(r: techo_core::ResourceRow) -> RecordRow {
+    RecordRow {
+        record_id: r.record_id,
+        resource_type: r.resource_type,
+        display: r.display,
+        clinical_date: r.clinical_date,
+        status: r.status,
+        source: r.source,
+        version: r.version,
+    }
+}
+
+/// Runs `f` with the unlocked vault, or answers "locked".
+async fn with_vault<T, F>(app: AppHandle, f: F) -> Result<T, IpcError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Vault) -> Result<T, IpcError> + Send + 'static,
+{
+    on_state(app, |s| {
+        let guard = s.vault();
+        let vault = guard.as_ref().ok_or_else(IpcError::locked)?;
+        f(vault)
+    })
+    .await
+}
+
+/// One page of a person's timeline (parameters = `techo_ipc::TimelineArgs`).
+// Parameter names as in techo-ipc (snake_case), not Tauri's default camelCase.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn timeline(
+    app: AppHandle,
+    person_id: i64,
+    after: Option<TimelineCursor>,
+    limit: u32,
+) -> Result<TimelinePage, IpcError> {
+    techo_ipc::validate_limit(limit)?;
+    with_vault(app, move |v| {
+        v.person(person_id).map_err(core_error)?;
+        let rows = v
+            .timeline(&techo_core::TimelineQuery {
+                person: person_id,
+                limit: limit as usize,
+                after: after.map(|c| techo_core::TimelineCursor { clinical_date: c.clinical_date, record_id: c.record_id }),
+                ..Default::default()
+            })
+            .map_err(core_error)?;
+        let next = (rows.len() == limit as usize)
+            .then(|| rows.last().map(|r| TimelineCursor { clinical_date: r.clinical_date.clone(), record_id: r.record_id }))
+            .flatten();
+        Ok(TimelinePage { rows: rows.into_iter().map(to_row).collect(), next })
+    })
+    .await
+}
+
+/// Full-text search in one person's records (parameters = `techo_ipc::SearchArgs`).
+// Parameter names as in techo-ipc (snake_case), not Tauri's default camelCase.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn search(app: AppHandle, person_id: i64, text: String, limit: u32) -> Result<Vec<RecordRow>, IpcError> {
+    techo_ipc::validate_limit(limit)?;
+    techo_ipc::validate_search(&text)?;
+    with_vault(app, move |v| {
+        v.person(person_id).map_err(core_error)?;
+        let rows = v
+            .search(&techo_core::SearchQuery { person: Some(person_id), text, limit: limit as usize })
+            .map_err(core_error)?;
+        Ok(rows.into_iter().map(to_row).collect())
+    })
+    .await
+}
+
+/// One record in full (parameters = `techo_ipc::RecordArgs`).
+// Parameter names as in techo-ipc (snake_case), not Tauri's default camelCase.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn record(app: AppHandle, record_id: i64) -> Result<RecordView, IpcError> {
+    with_vault(app, move |v| {
+        let d = v.record(record_id).map_err(core_error)?;
+        let json = serde_json::from_str::<serde_json::Value>(&d.resource)
+            .ok()
+            .and_then(|j| serde_json::to_string_pretty(&j).ok())
+            .unwrap_or(d.resource);
+        Ok(RecordView {
+            row: to_row(d.row),
+            json,
+            sources: d
+                .provenance
+                .into_iter()
+                .map(|p| SourceEntry { source: p.source, kind: p.source_kind, version_id: p.version_id, received_at: p.received_at })
+                .collect(),
+            earlier_versions: d.versions.len() as u32,
+        })
     })
     .await
 }

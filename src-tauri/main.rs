@@ -18,6 +18,9 @@ fn main() {
             commands::unlock_with_passphrase,
             commands::lock,
             commands::person_summaries,
+            commands::timeline,
+            commands::search,
+            commands::record,
         ])
         .run(tauri::generate_context!("tauri.conf.json"));
     if let Err(e) = result {

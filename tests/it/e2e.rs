@@ -92,11 +92,20 @@ impl Drop for Driver {
 }
 
 async fn wait_for(c: &Client, css: &str) -> Element {
-    c.wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|_| panic!("the window never showed {css}"))
+    match c.wait().at_most(Duration::from_secs(30)).for_element(Locator::Css(css)).await {
+        Ok(e) => e,
+        Err(_) => {
+            // What the window said instead (its messages are sentences, never record data).
+            let notice = match c.find(Locator::Css(".notice")).await {
+                Ok(n) => n.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if let Ok(png) = c.screenshot().await {
+                eprintln!("e2e: screenshot of the failure: {}", save_screenshot(&png, "failure.png").display());
+            }
+            panic!("the window never showed {css} (notice: {notice:?})")
+        }
+    }
 }
 
 /// Waits until `css` holds text containing `needle`; returns the text.
@@ -129,8 +138,14 @@ fn save_screenshot(png: &[u8], name: &str) -> PathBuf {
     path
 }
 
+struct Person {
+    id: String,
+    name: String,
+    count: u64,
+}
+
 /// A vault with two generated persons (synthetic data), made with the CLI.
-fn vault_with_two_persons() -> (TempVault, Vec<(String, u64)>) {
+fn vault_with_two_persons() -> (TempVault, Vec<Person>) {
     let v = TempVault::new();
     let out = v.tmp_dir().join("gen");
     v.run(["gen", "--persons", "2", "--resources", "300", "--seed", "7", "--format", "ndjson", "--out-dir"].map(String::from).into_iter().chain([out.display().to_string()]))
@@ -144,7 +159,11 @@ fn vault_with_two_persons() -> (TempVault, Vec<(String, u64)>) {
         .as_array()
         .expect("person list is an array")
         .iter()
-        .map(|p| (p["display_name"].as_str().unwrap_or_default().to_owned(), p["resource_count"].as_u64().unwrap_or(0)))
+        .map(|p| Person {
+            id: p["id"].to_string(),
+            name: p["display_name"].as_str().unwrap_or_default().to_owned(),
+            count: p["resource_count"].as_u64().unwrap_or(0),
+        })
         .collect();
     (v, persons)
 }
@@ -171,14 +190,58 @@ async fn the_app_unlocks_shows_whose_records_and_locks() {
     let rows = c.find_all(Locator::Css("table.persons tbody tr")).await.expect("person rows");
     assert_eq!(rows.len(), persons.len());
     let table = c.find(Locator::Css("table.persons")).await.expect("table").text().await.expect("table text");
-    for (name, count) in &persons {
-        assert!(table.contains(name.as_str()), "a person's name is missing from the window");
-        let shown = count.to_string();
-        let grouped = techo_count(*count);
+    for p in &persons {
+        assert!(table.contains(p.name.as_str()), "a person's name is missing from the window");
+        let shown = p.count.to_string();
+        let grouped = techo_count(p.count);
         assert!(table.contains(&shown) || table.contains(&grouped), "a person's resource count is missing");
     }
     let shot = c.screenshot().await.expect("screenshot");
     save_screenshot(&shot, "persons.png");
+
+    // Open the first person's record: the newest page of the timeline, grouped by day, with
+    // whose record it is on the screen.
+    let first = &persons[0];
+    c.find(Locator::Css("button.person")).await.expect("a person's name to open").click().await.expect("open the record");
+    wait_for_text(&c, "h2.whose", &first.name).await;
+    wait_for(&c, ".timeline li.entry").await;
+    let page1 = c.find_all(Locator::Css(".timeline li.entry")).await.expect("timeline entries").len();
+    assert_eq!(page1 as u64, first.count.min(100), "the first page holds the newest 100 records");
+    assert!(!c.find_all(Locator::Css(".timeline section.day h3")).await.expect("day headings").is_empty());
+    if first.count > 100 {
+        // Older records come page by page from the shell, never all at once.
+        c.find(Locator::Css("button.more")).await.expect("the 'older records' button").click().await.expect("page");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let n = c.find_all(Locator::Css(".timeline li.entry")).await.expect("entries").len() as u64;
+            if n == first.count.min(200) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the second page never arrived");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    // Search a Japanese word: the window finds what the CLI finds.
+    let expected = vault.run(["--json", "search", "血圧", "--person", &first.id, "--limit", "100"]).ok().json();
+    let expected = expected.as_array().map_or(0, Vec::len);
+    assert!(expected > 0, "the generated record has blood-pressure readings");
+    let search = wait_for(&c, "#search").await;
+    search.send_keys("血圧").await.expect("type the search");
+    c.find(Locator::Css("form.search button[type=submit]")).await.expect("search button").click().await.expect("search");
+    wait_for(&c, ".results li.entry").await;
+    let found = c.find_all(Locator::Css(".results li.entry")).await.expect("results").len();
+    assert_eq!(found, expected);
+    let first_hit = c.find(Locator::Css(".results li.entry .label")).await.expect("a result").text().await.expect("its label");
+    assert!(!first_hit.is_empty());
+
+    // A record's detail: its sources and its FHIR JSON, as text.
+    c.find(Locator::Css(".results button.entry-open")).await.expect("a result to open").click().await.expect("open");
+    let json = wait_for_text(&c, "aside.detail pre.json", "\"resourceType\"").await;
+    assert!(json.contains("\"subject\""), "the detail shows the record's JSON");
+    assert!(!c.find_all(Locator::Css("aside.detail ul.sources li")).await.expect("sources").is_empty());
+    let shot = c.screenshot().await.expect("screenshot");
+    save_screenshot(&shot, "record.png");
 
     // Lock: the key is dropped and the passphrase is asked again.
     c.find(Locator::Css(".toolbar button.secondary")).await.expect("the Lock button").click().await.expect("click lock");

@@ -1,6 +1,7 @@
 //! The one screen of this stage: unlock the vault, then list its persons with their counts.
 
 use crate::ipc::invoke;
+use crate::record::PersonView;
 use crate::view;
 use techo_ipc::{
     validate_passphrase, LockCmd, NoArgs, PersonSummariesCmd, PersonSummary, UnlockWithKeyringCmd,
@@ -53,6 +54,8 @@ pub fn App() -> Html {
     let notice = use_state(|| None::<Notice>);
     let busy = use_state(|| false);
     let input = use_node_ref();
+    // The person whose record is open, if any.
+    let open_person = use_state(|| None::<PersonSummary>);
 
     // On start: find the vault; if it is locked, try the OS keyring before asking.
     {
@@ -147,8 +150,10 @@ pub fn App() -> Html {
         let screen = screen.clone();
         let notice = notice.clone();
         let busy = busy.clone();
+        let open_person = open_person.clone();
         Callback::from(move |_: MouseEvent| {
             let (screen, notice, busy) = (screen.clone(), notice.clone(), busy.clone());
+            open_person.set(None);
             busy.set(true);
             spawn_local(async move {
                 match invoke::<LockCmd>(&NoArgs {}).await {
@@ -206,7 +211,12 @@ pub fn App() -> Html {
                     </p>
                     <button class="secondary" onclick={on_lock} disabled={*busy}>{ "Lock" }</button>
                 </div>
-                if persons.is_empty() {
+                if let Some(p) = &*open_person {
+                    <PersonView person={p.clone()} on_back={{
+                        let open_person = open_person.clone();
+                        Callback::from(move |_| open_person.set(None))
+                    }} />
+                } else if persons.is_empty() {
                     <p class="muted">{ "This vault holds no persons yet. Import records with the techo command-line tool." }</p>
                 } else {
                     <table class="persons">
@@ -219,7 +229,7 @@ pub fn App() -> Html {
                             </tr>
                         </thead>
                         <tbody>
-                            { for persons.iter().map(person_row) }
+                            { for persons.iter().map(|p| person_row(p, open_person.clone())) }
                         </tbody>
                     </table>
                 }
@@ -239,10 +249,14 @@ pub fn App() -> Html {
     }
 }
 
-fn person_row(p: &PersonSummary) -> Html {
+fn person_row(p: &PersonSummary, open_person: UseStateHandle<Option<PersonSummary>>) -> Html {
+    let open = {
+        let p = p.clone();
+        Callback::from(move |_: MouseEvent| open_person.set(Some(p.clone())))
+    };
     html! {
         <tr key={p.id.to_string()}>
-            <td class="name">{ p.display_name.clone() }</td>
+            <td class="name"><button class="link person" onclick={open}>{ p.display_name.clone() }</button></td>
             <td>{ view::relationship_label(p.relationship.as_deref()) }</td>
             <td class="num">{ view::format_count(p.resource_count) }</td>
             <td>

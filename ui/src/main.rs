@@ -8,6 +8,8 @@
 mod app;
 #[cfg(target_arch = "wasm32")]
 mod ipc;
+#[cfg(target_arch = "wasm32")]
+mod record;
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // used by the wasm32 app only
 mod view;
 

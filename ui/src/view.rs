@@ -1,6 +1,6 @@
 //! Pure helpers for rendering: no browser APIs, tested natively.
 
-use techo_ipc::{PersonSummary, TypeCount};
+use techo_ipc::{PersonSummary, RecordRow, TypeCount};
 
 /// `1234567` → `"1,234,567"`.
 pub fn format_count(n: u64) -> String {
@@ -48,6 +48,29 @@ pub fn persons_label(n: usize) -> String {
     }
 }
 
+/// Rows grouped by day, in the order given (newest first). `local` turns a row's UTC instant
+/// into the person's local `(day, time)` (the browser's time zone in the app); rows without a
+/// date go under "Undated".
+pub fn day_groups<'a>(rows: &'a [RecordRow], local: impl Fn(&str) -> Option<(String, String)>) -> Vec<(String, Vec<(String, &'a RecordRow)>)> {
+    let mut groups: Vec<(String, Vec<(String, &RecordRow)>)> = Vec::new();
+    for r in rows {
+        let (day, time) = r.clinical_date.as_deref().and_then(&local).unwrap_or_else(|| ("Undated".to_string(), String::new()));
+        match groups.last_mut() {
+            Some((d, items)) if *d == day => items.push((time, r)),
+            _ => groups.push((day, vec![(time, r)])),
+        }
+    }
+    groups
+}
+
+/// The label of a row: its display text, else its resource type.
+pub fn row_label(r: &RecordRow) -> String {
+    match r.display.as_deref().map(str::trim) {
+        Some(d) if !d.is_empty() => d.to_string(),
+        _ => r.resource_type.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,6 +95,42 @@ mod tests {
         let s = sorted_types(&[tc("B", 1), tc("C", 5), tc("A", 1)]);
         let names: Vec<_> = s.iter().map(|t| t.resource_type.as_str()).collect();
         assert_eq!(names, ["C", "A", "B"]);
+    }
+
+    fn row(id: i64, date: Option<&str>, display: Option<&str>) -> RecordRow {
+        RecordRow {
+            record_id: id,
+            resource_type: "Observation".into(),
+            display: display.map(Into::into),
+            clinical_date: date.map(Into::into),
+            status: None,
+            source: "s".into(),
+            version: 1,
+        }
+    }
+
+    /// JST: UTC+9, the way the app shows a Japanese person's record.
+    fn jst(iso: &str) -> Option<(String, String)> {
+        let h: u32 = iso.get(11..13)?.parse().ok()?;
+        let d: u32 = iso.get(8..10)?.parse().ok()?;
+        let (d, h) = if h + 9 >= 24 { (d + 1, h + 9 - 24) } else { (d, h + 9) };
+        Some((format!("{}-{:02}", &iso[..7], d), format!("{:02}:{}", h, &iso[14..16])))
+    }
+
+    #[test]
+    fn rows_group_by_local_day() {
+        let rows = [
+            row(3, Some("2024-05-01T23:30:00Z"), Some("血圧")),
+            row(2, Some("2024-05-01T01:00:00Z"), None),
+            row(1, Some("2024-04-30T14:59:00Z"), Some(" ")),
+            row(0, None, Some("x")),
+        ];
+        let g = day_groups(&rows, jst);
+        let days: Vec<_> = g.iter().map(|(d, items)| (d.as_str(), items.len())).collect();
+        assert_eq!(days, [("2024-05-02", 1), ("2024-05-01", 1), ("2024-04-30", 1), ("Undated", 1)]);
+        assert_eq!(g[0].1[0].0, "08:30");
+        assert_eq!(row_label(&rows[0]), "血圧");
+        assert_eq!(row_label(&rows[2]), "Observation");
     }
 
     #[test]

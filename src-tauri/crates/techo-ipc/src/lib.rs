@@ -68,6 +68,35 @@ impl Command for PersonSummariesCmd {
     type Output = Vec<PersonSummary>;
 }
 
+/// `timeline`: one page of a person's records across all sources, newest first.
+pub struct TimelineCmd;
+impl Command for TimelineCmd {
+    const NAME: &'static str = "timeline";
+    type Args = TimelineArgs;
+    type Output = TimelinePage;
+}
+
+/// `search`: full-text search in one person's records (Japanese matches inside words).
+pub struct SearchCmd;
+impl Command for SearchCmd {
+    const NAME: &'static str = "search";
+    type Args = SearchArgs;
+    type Output = Vec<RecordRow>;
+}
+
+/// `record`: one record with its sources, versions and JSON.
+pub struct RecordCmd;
+impl Command for RecordCmd {
+    const NAME: &'static str = "record";
+    type Args = RecordArgs;
+    type Output = RecordView;
+}
+
+/// Largest page the shell sends at once: lists are paged, never shipped whole.
+pub const MAX_PAGE: u32 = 200;
+/// Longest search text, in characters.
+pub const MAX_SEARCH_CHARS: usize = 200;
+
 /// Every command's wire name: the shell registers exactly these and the capability allows
 /// exactly these (the shell's build script feeds this list to `tauri_build`).
 pub const COMMAND_NAMES: &[&str] = &[
@@ -76,6 +105,9 @@ pub const COMMAND_NAMES: &[&str] = &[
     UnlockWithPassphraseCmd::NAME,
     LockCmd::NAME,
     PersonSummariesCmd::NAME,
+    TimelineCmd::NAME,
+    SearchCmd::NAME,
+    RecordCmd::NAME,
 ];
 
 /// Arguments of `unlock_with_passphrase`.
@@ -123,6 +155,99 @@ pub struct PersonSummary {
 pub struct TypeCount {
     pub resource_type: String,
     pub count: u64,
+}
+
+/// Where a timeline page ends: the last row's date and record id (keyset paging).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineCursor {
+    pub clinical_date: Option<String>,
+    pub record_id: i64,
+}
+
+/// Arguments of `timeline`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineArgs {
+    pub person_id: i64,
+    /// The page after this cursor; `None` for the newest page.
+    pub after: Option<TimelineCursor>,
+    /// 1 ..= [`MAX_PAGE`].
+    pub limit: u32,
+}
+
+/// A page of the timeline, and the cursor of the next page when there is one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelinePage {
+    pub rows: Vec<RecordRow>,
+    pub next: Option<TimelineCursor>,
+}
+
+/// One record in a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordRow {
+    pub record_id: i64,
+    pub resource_type: String,
+    /// A short label (the code's text, a medication, a document title…).
+    pub display: Option<String>,
+    /// A sortable UTC instant, `YYYY-MM-DDTHH:MM:SSZ`.
+    pub clinical_date: Option<String>,
+    pub status: Option<String>,
+    /// The facility, endpoint or file the current version came from.
+    pub source: String,
+    pub version: i64,
+}
+
+/// Arguments of `search`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchArgs {
+    pub person_id: i64,
+    /// Whitespace-separated terms, all of which must match; at most [`MAX_SEARCH_CHARS`].
+    pub text: String,
+    /// 1 ..= [`MAX_PAGE`].
+    pub limit: u32,
+}
+
+/// Arguments of `record`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordArgs {
+    pub record_id: i64,
+}
+
+/// One record in full: the list row, its JSON (pretty-printed), where it came from, versions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordView {
+    pub row: RecordRow,
+    pub json: String,
+    pub sources: Vec<SourceEntry>,
+    /// Earlier versions kept (the current one is `row.version`).
+    pub earlier_versions: u32,
+}
+
+/// One source that sent a record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceEntry {
+    pub source: String,
+    pub kind: String,
+    pub version_id: Option<String>,
+    pub received_at: String,
+}
+
+/// Checks a page size.
+pub fn validate_limit(limit: u32) -> Result<(), IpcError> {
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(IpcError::invalid_input(format!("Ask for 1 to {MAX_PAGE} records at a time.")));
+    }
+    Ok(())
+}
+
+/// Checks a search text: something to look for, not too long.
+pub fn validate_search(text: &str) -> Result<(), IpcError> {
+    if text.trim().is_empty() {
+        return Err(IpcError::invalid_input("Type something to search for."));
+    }
+    if text.chars().count() > MAX_SEARCH_CHARS {
+        return Err(IpcError::invalid_input(format!("Search for at most {MAX_SEARCH_CHARS} characters at a time.")));
+    }
+    Ok(())
 }
 
 /// Why a command failed. The wire names (snake_case) are stable: the UI and tests branch on
@@ -272,6 +397,18 @@ mod tests {
     }
 
     /// Fails when a code's wire name changes: the UI, tests and logs rely on these spellings.
+    #[test]
+    fn paging_and_search_inputs_are_checked() {
+        assert!(validate_limit(0).is_err());
+        assert!(validate_limit(MAX_PAGE + 1).is_err());
+        assert!(validate_limit(100).is_ok());
+        assert_eq!(validate_search("  ").unwrap_err().code, ErrorCode::InvalidInput);
+        assert!(validate_search(&"血".repeat(MAX_SEARCH_CHARS + 1)).is_err());
+        assert!(validate_search("血圧").is_ok());
+        let args = TimelineArgs { person_id: 1, after: Some(TimelineCursor { clinical_date: None, record_id: 9 }), limit: 50 };
+        assert_eq!(round_trip(&args), json!({"person_id": 1, "after": {"clinical_date": null, "record_id": 9}, "limit": 50}));
+    }
+
     #[test]
     fn error_code_wire_names_are_stable() {
         let expected = [
