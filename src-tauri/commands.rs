@@ -8,6 +8,7 @@
 use secrecy::{ExposeSecret, SecretString};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 use tauri::{AppHandle, Manager};
 use techo_core::{keystore, Unlock, Vault};
 use techo_ipc::{
@@ -17,12 +18,18 @@ use techo_ipc::{
 
 /// The environment variable that overrides the vault's folder.
 pub const VAULT_ENV: &str = "TECHO_VAULT";
+/// Seconds without use after which the vault locks itself (default 10 minutes).
+pub const AUTOLOCK_ENV: &str = "TECHO_AUTOLOCK_SECONDS";
+const DEFAULT_AUTOLOCK: Duration = Duration::from_secs(10 * 60);
 
 /// The shell's state: where the vault is, and the vault itself while it is unlocked.
 /// Dropping the `Vault` locks it (the core closes its connections and forgets the key).
 pub struct VaultState {
     dir: Option<PathBuf>,
     vault: Mutex<Option<Vault>>,
+    /// When a person last used the unlocked vault (a command, or a keep-alive from the window).
+    last_used: Mutex<Instant>,
+    idle_limit: Duration,
 }
 
 impl VaultState {
@@ -32,10 +39,33 @@ impl VaultState {
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
             .or_else(techo_core::default_vault_dir);
+        let idle_limit = std::env::var(AUTOLOCK_ENV)
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+            .filter(|s| *s > 0)
+            .map_or(DEFAULT_AUTOLOCK, Duration::from_secs);
         VaultState {
             dir,
             vault: Mutex::new(None),
+            last_used: Mutex::new(Instant::now()),
+            idle_limit,
         }
+    }
+
+    /// Notes that the vault is in use now.
+    fn touch(&self) {
+        *self.last_used.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
+    }
+
+    /// Locks the vault when it has not been used for the idle limit: the `Vault` is dropped,
+    /// which closes it and forgets its key. Called every second by the shell's timer.
+    pub fn lock_if_idle(&self) -> bool {
+        let idle = self.last_used.lock().unwrap_or_else(PoisonError::into_inner).elapsed();
+        if idle < self.idle_limit {
+            return false;
+        }
+        let mut guard = self.vault();
+        guard.take().is_some()
     }
 
     /// A poisoned lock only means a command panicked; `Option<Vault>` is still consistent.
@@ -48,6 +78,7 @@ impl VaultState {
             vault_path: self.dir.as_deref().map(|d| d.display().to_string()),
             exists: self.dir.as_deref().is_some_and(Vault::exists),
             unlocked: guard.is_some(),
+            auto_lock_seconds: self.idle_limit.as_secs(),
         }
     }
 
@@ -64,6 +95,7 @@ impl VaultState {
             let dir = self.existing_dir()?;
             *guard = Some(Vault::open(dir, unlock).map_err(core_error)?);
         }
+        self.touch();
         Ok(self.status_with(&guard))
     }
 
@@ -167,6 +199,7 @@ pub async fn person_summaries(app: AppHandle) -> Result<Vec<PersonSummary>, IpcE
     on_state(app, |s| {
         let guard = s.vault();
         let vault = guard.as_ref().ok_or_else(IpcError::locked)?;
+        s.touch();
         let persons = vault.person_summaries().map_err(core_error)?;
         Ok(persons.into_iter().map(to_ipc_summary).collect())
     })
@@ -194,7 +227,22 @@ where
     on_state(app, |s| {
         let guard = s.vault();
         let vault = guard.as_ref().ok_or_else(IpcError::locked)?;
+        s.touch();
         f(vault)
+    })
+    .await
+}
+
+/// The person is using the window (typing, clicking, scrolling): postpones the auto-lock.
+/// Answers the status, so the window learns when the vault has locked itself.
+#[tauri::command]
+pub async fn keep_alive(app: AppHandle) -> Result<VaultStatus, IpcError> {
+    on_state(app, |s| {
+        let guard = s.vault();
+        if guard.is_some() {
+            s.touch();
+        }
+        Ok(s.status_with(&guard))
     })
     .await
 }

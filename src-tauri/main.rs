@@ -8,10 +8,21 @@
 
 mod commands;
 
+use tauri::Manager;
+
 fn main() {
     let state = commands::VaultState::from_env();
     let result = tauri::Builder::default()
         .manage(state)
+        // Auto-lock: once a second, lock a vault left unused for the idle limit.
+        .setup(|app| {
+            let handle = app.handle().clone();
+            std::thread::spawn(move || loop {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                handle.state::<commands::VaultState>().lock_if_idle();
+            });
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
             commands::vault_status,
             commands::unlock_with_keyring,
@@ -21,6 +32,7 @@ fn main() {
             commands::timeline,
             commands::search,
             commands::record,
+            commands::keep_alive,
         ])
         .run(tauri::generate_context!("tauri.conf.json"));
     if let Err(e) = result {

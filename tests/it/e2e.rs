@@ -45,6 +45,11 @@ struct Driver {
 
 impl Driver {
     fn start(vault: &TempVault) -> Driver {
+        Self::start_with(vault, &[])
+    }
+
+    /// Like `start`, with extra environment for the app.
+    fn start_with(vault: &TempVault, env: &[(&str, &str)]) -> Driver {
         let port = free_port();
         let native = free_port();
         let home = vault.home_dir();
@@ -58,6 +63,7 @@ impl Driver {
             .env("XDG_DATA_HOME", home.join(".local/share"))
             .env("XDG_CONFIG_HOME", home.join(".config"))
             .env("XDG_CACHE_HOME", home.join(".cache"))
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -263,4 +269,28 @@ fn techo_count(n: u64) -> String {
         out.push(ch);
     }
     out
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_unused_vault_locks_itself() {
+    if !enabled() {
+        return;
+    }
+    let vault = TempVault::new();
+    // 4 seconds instead of the default 10 minutes.
+    let driver = Driver::start_with(&vault, &[("TECHO_AUTOLOCK_SECONDS", "4")]);
+    let c = driver.client().await;
+    unlock(&c, &vault.passphrase).await;
+    wait_for(&c, ".toolbar").await;
+    let started = Instant::now();
+    // Left alone, the vault locks: the window drops what it showed and asks again.
+    let note = wait_for_text(&c, ".notice.note", "locked your vault after 4 seconds without use").await;
+    assert!(started.elapsed() >= Duration::from_secs(2), "locked too early: {note}");
+    wait_for(&c, "#passphrase").await;
+    assert!(c.find(Locator::Css(".toolbar")).await.is_err(), "the unlocked view stayed after the auto-lock");
+    // The key is gone in the shell too: the passphrase is needed again and works.
+    unlock(&c, &vault.passphrase).await;
+    wait_for(&c, ".toolbar").await;
+    c.close().await.expect("close the session");
+    drop(driver);
 }

@@ -3,8 +3,10 @@
 use crate::ipc::invoke;
 use crate::record::PersonView;
 use crate::view;
+use std::cell::Cell;
+use std::rc::Rc;
 use techo_ipc::{
-    validate_passphrase, LockCmd, NoArgs, PersonSummariesCmd, PersonSummary, UnlockWithKeyringCmd,
+    validate_passphrase, KeepAliveCmd, LockCmd, NoArgs, PersonSummariesCmd, PersonSummary, UnlockWithKeyringCmd,
     UnlockWithPassphraseArgs, UnlockWithPassphraseCmd, VaultStatusCmd,
 };
 use web_sys::HtmlInputElement;
@@ -89,6 +91,55 @@ pub fn App() -> Html {
             });
         });
     }
+
+    // Auto-lock: while unlocked, ask the shell every 2 s whether the vault locked itself after
+    // the idle limit; if so, drop everything shown and ask for the passphrase again.
+    {
+        let screen = screen.clone();
+        let notice = notice.clone();
+        let open_person = open_person.clone();
+        let unlocked = matches!(*screen, Screen::Unlocked { .. });
+        use_effect_with(unlocked, move |unlocked| {
+            let stop = Rc::new(Cell::new(false));
+            if *unlocked {
+                let stop = stop.clone();
+                spawn_local(async move {
+                    loop {
+                        yew::platform::time::sleep(std::time::Duration::from_secs(2)).await;
+                        if stop.get() {
+                            return;
+                        }
+                        if let Ok(status) = invoke::<VaultStatusCmd>(&NoArgs {}).await {
+                            if !status.unlocked && !stop.get() {
+                                open_person.set(None);
+                                notice.set(Some(Notice::Note(view::auto_lock_note(status.auto_lock_seconds))));
+                                screen.set(Screen::Locked { path: status.vault_path });
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+            move || stop.set(true)
+        });
+    }
+
+    // Using the window (keys, clicks, scrolling) postpones the auto-lock: tell the shell, at
+    // most every 15 s.
+    let last_keep_alive = use_mut_ref(|| 0f64);
+    let on_activity = {
+        let unlocked = matches!(*screen, Screen::Unlocked { .. });
+        let last = last_keep_alive.clone();
+        Callback::from(move |_: ()| {
+            let now = js_sys::Date::now();
+            if unlocked && now - *last.borrow() > 15_000.0 {
+                *last.borrow_mut() = now;
+                spawn_local(async move {
+                    let _ = invoke::<KeepAliveCmd>(&NoArgs {}).await;
+                });
+            }
+        })
+    };
 
     // Put the cursor in the passphrase field whenever the form appears (also after Lock).
     {
@@ -238,7 +289,8 @@ pub fn App() -> Html {
     };
 
     html! {
-        <main>
+        <main onclick={on_activity.reform(|_: MouseEvent| ())} onkeydown={on_activity.reform(|_: KeyboardEvent| ())}
+            onwheel={on_activity.reform(|_: WheelEvent| ())}>
             <header>
                 <h1>{ "Techo" }</h1>
                 <span class="tagline">{ "personal health vault" }</span>

@@ -71,6 +71,19 @@ pub fn row_label(r: &RecordRow) -> String {
     }
 }
 
+/// What the window says after the vault locked itself.
+pub fn auto_lock_note(seconds: u64) -> String {
+    let when = if seconds >= 60 && seconds % 60 == 0 {
+        let m = seconds / 60;
+        if m == 1 { "1 minute".to_string() } else { format!("{m} minutes") }
+    } else if seconds == 1 {
+        "1 second".to_string()
+    } else {
+        format!("{seconds} seconds")
+    };
+    format!("Techo locked your vault after {when} without use. Enter your passphrase to continue.")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +144,13 @@ mod tests {
         assert_eq!(g[0].1[0].0, "08:30");
         assert_eq!(row_label(&rows[0]), "血圧");
         assert_eq!(row_label(&rows[2]), "Observation");
+    }
+
+    #[test]
+    fn auto_lock_notes() {
+        assert!(auto_lock_note(600).contains("after 10 minutes without use"));
+        assert!(auto_lock_note(60).contains("after 1 minute without"));
+        assert!(auto_lock_note(3).contains("after 3 seconds"));
     }
 
     #[test]

@@ -92,6 +92,14 @@ impl Command for RecordCmd {
     type Output = RecordView;
 }
 
+/// `keep_alive`: the person is using the window; postpones the auto-lock and answers the status.
+pub struct KeepAliveCmd;
+impl Command for KeepAliveCmd {
+    const NAME: &'static str = "keep_alive";
+    type Args = NoArgs;
+    type Output = VaultStatus;
+}
+
 /// Largest page the shell sends at once: lists are paged, never shipped whole.
 pub const MAX_PAGE: u32 = 200;
 /// Longest search text, in characters.
@@ -108,6 +116,7 @@ pub const COMMAND_NAMES: &[&str] = &[
     TimelineCmd::NAME,
     SearchCmd::NAME,
     RecordCmd::NAME,
+    KeepAliveCmd::NAME,
 ];
 
 /// Arguments of `unlock_with_passphrase`.
@@ -137,6 +146,8 @@ pub struct VaultStatus {
     pub exists: bool,
     /// Whether this app currently holds the vault unlocked.
     pub unlocked: bool,
+    /// The vault locks itself after this many seconds without use.
+    pub auto_lock_seconds: u64,
 }
 
 /// One person of the vault with the number of resources attached to them.
@@ -463,11 +474,13 @@ mod tests {
             vault_path: Some("/v".into()),
             exists: true,
             unlocked: false,
+            auto_lock_seconds: 600,
         });
         round_trip(&VaultStatus {
             vault_path: None,
             exists: false,
             unlocked: false,
+            auto_lock_seconds: 1,
         });
         let persons = vec![PersonSummary {
             id: 1,
