@@ -70,37 +70,18 @@ if [ "$LAUNCH" = 0 ]; then
   exit 0
 fi
 
-# 4. Headless: start Xvfb when there is no display. Everything started here is stopped on exit.
-started=()
-cleanup() {
-  for ((i = ${#started[@]} - 1; i >= 0; i--)); do kill "${started[$i]}" 2>/dev/null || true; done
-}
-trap cleanup EXIT
+# 4. Headless: Xvfb when there is no display, and a session bus (the OS keyring and WebKit use
+# it) when none is running; both stopped on exit.
+. scripts/headless.sh
+headless_start "headless"
 trap 'exit 130' INT TERM
-if [ -z "${DISPLAY:-}" ]; then
-  command -v Xvfb >/dev/null 2>&1 || { say "no \$DISPLAY and no Xvfb: run scripts/setup.sh"; exit 1; }
-  n=99
-  while [ -e "/tmp/.X11-unix/X$n" ] || [ -e "/tmp/.X$n-lock" ]; do n=$((n + 1)); done
-  Xvfb ":$n" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
-  started+=("$!")
-  export DISPLAY=":$n"
-  for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X$n" ] && break; sleep 0.1; done
-  export NO_AT_BRIDGE=1   # no accessibility bus on a virtual screen nobody looks at
-  say "no \$DISPLAY: started Xvfb on $DISPLAY (headless; screenshot with: DISPLAY=$DISPLAY import -window root shot.png)"
-fi
-
-# 5. A session bus (the OS keyring and WebKit use it) when none is running.
-if [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ] && command -v dbus-launch >/dev/null 2>&1; then
-  eval "$(dbus-launch --sh-syntax)"
-  started+=("$DBUS_SESSION_BUS_PID")
-fi
 
 # 6. Launch, and wait for the window to close (Ctrl-C stops it too).
 export TECHO_VAULT="$VAULT"
 say "starting Techo on $VAULT"
 "$APP" &
 app_pid=$!
-started+=("$app_pid")
+headless_started+=("$app_pid")
 status=0
 wait "$app_pid" || status=$?
 exit "$status"

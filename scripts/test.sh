@@ -23,27 +23,10 @@ scripts/build-ui.sh
 cargo build -p techo-cli
 cargo build -p techo-app --features custom-protocol
 
-# The app's end-to-end test needs a display and a session bus: start our own (Xvfb, D-Bus)
-# unless there is one, and stop them on exit.
-started=()
-cleanup() {
-  for ((i = ${#started[@]} - 1; i >= 0; i--)); do kill "${started[$i]}" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-if [ -z "${DISPLAY:-}" ]; then
-  n=99
-  while [ -e "/tmp/.X11-unix/X$n" ] || [ -e "/tmp/.X$n-lock" ]; do n=$((n + 1)); done
-  Xvfb ":$n" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
-  started+=("$!")
-  export DISPLAY=":$n"
-  for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X$n" ] && break; sleep 0.1; done
-  export NO_AT_BRIDGE=1
-  say "started Xvfb on $DISPLAY for the end-to-end test"
-fi
-if [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]; then
-  eval "$(dbus-launch --sh-syntax)"
-  started+=("$DBUS_SESSION_BUS_PID")
-fi
+# The app's end-to-end test needs a display and a session bus: our own (Xvfb, D-Bus) unless
+# there is one, stopped on exit.
+. scripts/headless.sh
+headless_start "for the end-to-end test"
 export TECHO_E2E=1
 
 # The official FHIR R4 examples for the round-trip test (../shared, or the npm package).
