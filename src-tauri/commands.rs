@@ -118,7 +118,8 @@ impl VaultState {
 /// plain sentences without health data or secrets), never `Debug`. Codes the UI does not know
 /// (e.g. the core's `io`) travel as `internal` with the core's sentence.
 fn core_error(e: techo_core::Error) -> IpcError {
-    let code = ErrorCode::from_code(e.code());
+    // Vitals errors carry their own detailed codes; on the wire they are `invalid_input`.
+    let code = ErrorCode::from_code(e.general_code());
     if code == ErrorCode::Internal {
         eprintln!("techo-app: a command failed with core code `{}`", e.code());
     }

@@ -7,4 +7,5 @@ mod e2e;
 mod japanese;
 mod no_plaintext;
 mod roundtrip;
+mod vitals;
 mod wrong_passphrase;

@@ -6,7 +6,9 @@
 //!     table with `json_each`, in one transaction;
 //! (c) the peak RSS of the Techo import at that size and at a bigger file;
 //! (d) query latency (timeline page, full-text search) on a big vault, in-process through
-//!     techo-core.
+//!     techo-core;
+//! (e) home-vitals CSV import: a deterministic file of home blood-pressure readings (Japanese
+//!     headers) through `techo vitals import`, rows/s, then the same file again (must add 0).
 //!
 //! It prints a Markdown report and writes it to `target/bench/report.md`. Output holds counts
 //! and timings only. Run it through `scripts/bench.sh`, which builds what it needs.
@@ -50,11 +52,12 @@ struct Opts {
     report: PathBuf,
     keep: bool,
     reuse_big: bool,
+    csv_rows: usize,
 }
 
 const USAGE: &str = "usage: techo-bench [--resources N] [--big N] [--big-persons N] [--rss-factor F] [--runs N]
                    [--warmup N] [--seed N] [--techo PATH] [--sqlite3 PATH] [--work DIR] [--report FILE]
-                   [--keep] [--reuse-big]
+                   [--keep] [--reuse-big] [--csv-rows N]
   --resources N    size of the import record, one person, one Bundle (default 100000)
   --rss-factor F   the RSS check also imports a record F times bigger (default 2.5; 0 = skip)
   --big N          size of the query vault (default 1000000; 0 = skip the query part)
@@ -63,7 +66,8 @@ const USAGE: &str = "usage: techo-bench [--resources N] [--big N] [--big-persons
   --techo PATH     the techo CLI (default: `techo` beside this binary)
   --work DIR       scratch folder (default target/bench/work; emptied unless --keep)
   --report FILE    the Markdown report (default target/bench/report.md)
-  --reuse-big      keep the query vault between runs and reuse it when it is there";
+  --reuse-big      keep the query vault between runs and reuse it when it is there
+  --csv-rows N     rows of the home blood-pressure CSV imported by `techo vitals import` (default 10000; 0 = skip)";
 
 fn parse_opts() -> Result<Opts> {
     let exe_dir = std::env::current_exe()?.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -82,6 +86,7 @@ fn parse_opts() -> Result<Opts> {
         report: target.join("bench").join("report.md"),
         keep: false,
         reuse_big: false,
+        csv_rows: 10_000,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -100,6 +105,7 @@ fn parse_opts() -> Result<Opts> {
             "--report" => o.report = v()?.into(),
             "--keep" => o.keep = true,
             "--reuse-big" => o.reuse_big = true,
+            "--csv-rows" => o.csv_rows = v()?.parse()?,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -143,6 +149,18 @@ impl Techo {
     fn import(&self, vault: &Path, file: &Path) -> Command {
         let mut c = self.base(vault);
         c.arg("import").arg(file);
+        c
+    }
+    /// `techo --vault DIR --passphrase-stdin person add NAME`
+    fn person_add(&self, vault: &Path, name: &str) -> Command {
+        let mut c = self.base(vault);
+        c.args(["person", "add", name]);
+        c
+    }
+    /// `techo --vault DIR --passphrase-stdin vitals import FILE`
+    fn vitals_import(&self, vault: &Path, file: &Path) -> Command {
+        let mut c = self.base(vault);
+        c.args(["vitals", "import"]).arg(file);
         c
     }
 }
@@ -371,6 +389,89 @@ fn baseline(o: &Opts, label: &str, file: &Path) -> Result<(Run, u64)> {
     Ok((run, rows))
 }
 
+// ------------------------------------------------------------------------------ (e) vitals CSV
+
+struct CsvResult {
+    rows: usize,
+    file_bytes: u64,
+    unlock: Duration,
+    first: Run,
+    stored_after_first: u64,
+    second: Run,
+    added_by_second: i64,
+}
+
+impl CsvResult {
+    fn rate(&self, r: &Run) -> f64 {
+        self.rows as f64 / secs(r.wall)
+    }
+    fn rate_no_unlock(&self, r: &Run) -> f64 {
+        self.rows as f64 / (secs(r.wall) - secs(self.unlock)).max(1e-6)
+    }
+}
+
+/// `rows` home blood-pressure readings as a CSV with Japanese headers (測定日, 時刻, 最高血圧,
+/// 最低血圧, 脈拍), deterministic for (rows, seed): evenly spaced from 2000-01-01 (at most every
+/// 12 hours) so that every reading lies before 2025 (the CLI refuses future readings).
+fn write_bp_csv(path: &Path, rows: usize, seed: u64) -> Result<u64> {
+    use chrono::{Duration as CDuration, NaiveDate};
+    let start = NaiveDate::from_ymd_opt(2000, 1, 1).and_then(|d| d.and_hms_opt(7, 0, 0)).expect("a valid start");
+    let end = NaiveDate::from_ymd_opt(2025, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)).expect("a valid end");
+    let span_min = (end - start).num_minutes();
+    let step = (span_min / rows.max(1) as i64).clamp(1, 720);
+    let mut f = BufWriter::new(File::create(path).with_context(|| format!("creating {}", path.display()))?);
+    writeln!(f, "測定日,時刻,最高血圧,最低血圧,脈拍")?;
+    let mut x = seed ^ 0x9E37_79B9_7F4A_7C15;
+    let mut next = |m: u64| {
+        // xorshift64*: deterministic, no dependency
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D) % m
+    };
+    for i in 0..rows {
+        let t = start + CDuration::minutes(step * i as i64);
+        let sys = 105 + next(50);
+        let dia = 60 + next(35); // below every systolic (≥ 105)
+        let pulse = 55 + next(40);
+        writeln!(f, "{},{},{sys},{dia},{pulse}", t.format("%Y/%m/%d"), t.format("%-H:%M"))?;
+    }
+    f.flush()?;
+    Ok(fs::metadata(path)?.len())
+}
+
+fn csv_import(o: &Opts, techo: &Techo) -> Result<CsvResult> {
+    let rows = o.csv_rows;
+    let file = o.work.join(format!("home-bp-{rows}.csv"));
+    say(format!("[csv] generating {rows} rows of home blood pressure"));
+    let file_bytes = write_bp_csv(&file, rows, o.seed)?;
+    let vault = o.work.join("vault-csv");
+    let _ = fs::remove_dir_all(&vault);
+    let logs = o.work.join("logs");
+    fs::create_dir_all(&logs)?;
+    let stdin = format!("{PASSPHRASE}\n");
+    run_measured(&mut techo.init(&vault), &stdin, &logs.join("csv-init.log"))?;
+    run_measured(&mut techo.person_add(&vault, "ベンチ 花子"), &stdin, &logs.join("csv-person.log"))?;
+    let unlock = run_measured(&mut techo.unlock(&vault), &stdin, &logs.join("csv-unlock.log"))?.wall;
+    let stored = || -> Result<u64> { open_vault(&vault)?.stats().map(|s| s.resources).map_err(|e| anyhow!("stats: {e}")) };
+    say(format!("[csv] techo vitals import ({})", human_bytes(file_bytes)));
+    let first = run_measured(&mut techo.vitals_import(&vault, &file), &stdin, &logs.join("csv-import-1.log"))?;
+    let stored_after_first = stored()?;
+    say(format!("[csv]   {:.2} s, {:.0} rows/s, {stored_after_first} readings stored", secs(first.wall), rows as f64 / secs(first.wall)));
+    say("[csv] the same file again");
+    let second = run_measured(&mut techo.vitals_import(&vault, &file), &stdin, &logs.join("csv-import-2.log"))?;
+    let added_by_second = stored()? as i64 - stored_after_first as i64;
+    say(format!("[csv]   {:.2} s, {added_by_second} added", secs(second.wall)));
+    if !o.keep {
+        let _ = fs::remove_dir_all(&vault);
+        let _ = fs::remove_file(&file);
+    }
+    if stored_after_first != rows as u64 {
+        bail!("the CSV import stored {stored_after_first} readings for {rows} rows");
+    }
+    Ok(CsvResult { rows, file_bytes, unlock, first, stored_after_first, second, added_by_second })
+}
+
 struct QueryResult {
     vault: String,
     query: String,
@@ -457,7 +558,17 @@ fn env_line(o: &Opts) -> String {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn render(o: &Opts, imports: &[ImportResult], import_errs: &[String], big: Option<&ImportResult>, big_note: &str, qs: &[QueryResult], q_errs: &[String], gen: &[(String, u64, Duration)]) -> String {
+fn render(
+    o: &Opts,
+    imports: &[ImportResult],
+    import_errs: &[String],
+    big: Option<&ImportResult>,
+    big_note: &str,
+    qs: &[QueryResult],
+    q_errs: &[String],
+    gen: &[(String, u64, Duration)],
+    csv: &std::result::Result<Option<CsvResult>, String>,
+) -> String {
     let mut r = String::new();
     let _ = writeln!(r, "# Techo benchmark\n");
     let _ = writeln!(r, "{}\n", env_line(o));
@@ -568,6 +679,23 @@ fn render(o: &Opts, imports: &[ImportResult], import_errs: &[String], big: Optio
         let _ = writeln!(r, "\nQueries failed: `{e}`");
     }
 
+    let _ = writeln!(r, "\n## (e) Home vitals: CSV import\n");
+    match csv {
+        Ok(None) => {
+            let _ = writeln!(r, "Skipped (--csv-rows 0).");
+        }
+        Err(e) => {
+            let _ = writeln!(r, "CSV import failed: `{e}`");
+        }
+        Ok(Some(c)) => {
+            let _ = writeln!(r, "`techo vitals import` of a generated CSV of home blood pressure (Japanese headers 測定日, 時刻, 最高血圧, 最低血圧, 脈拍; deterministic for the seed) into a new vault: each row parsed, validated, turned into a FHIR Observation and stored through the import (one transaction, identifiers, full text). Then the same file again: every reading is recognised by its identifier. Times include one Argon2id unlock ({:.2} s).\n", secs(c.unlock));
+            let _ = writeln!(r, "| run | rows | file | time | rows/s | rows/s w/o unlock | peak RSS | readings added |");
+            let _ = writeln!(r, "|---|---|---|---|---|---|---|---|");
+            let _ = writeln!(r, "| first import | {} | {} | {:.2} s | {:.0} | {:.0} | {:.1} MiB | {} |", c.rows, human_bytes(c.file_bytes), secs(c.first.wall), c.rate(&c.first), c.rate_no_unlock(&c.first), mb(c.first.max_rss_kb), c.stored_after_first);
+            let _ = writeln!(r, "| same file again | {} | {} | {:.2} s | {:.0} | {:.0} | {:.1} MiB | {} {} |", c.rows, human_bytes(c.file_bytes), secs(c.second.wall), c.rate(&c.second), c.rate_no_unlock(&c.second), mb(c.second.max_rss_kb), c.added_by_second, verdict(c.added_by_second == 0));
+        }
+    }
+
     let _ = writeln!(r, "\n## Generated inputs\n");
     for (name, n, d) in gen {
         let _ = writeln!(r, "- {name}: {n} resources generated in {:.1} s ({:.0} res/s)", secs(*d), *n as f64 / secs(*d));
@@ -646,6 +774,19 @@ fn real_main() -> Result<i32> {
         }
     }
 
+    // (e): home vitals CSV
+    let csv = if o.csv_rows == 0 {
+        Ok(None)
+    } else {
+        match csv_import(&o, &techo) {
+            Ok(c) => Ok(Some(c)),
+            Err(e) => {
+                say(format!("[csv] failed: {e:#}"));
+                Err(format!("{e:#}"))
+            }
+        }
+    };
+
     // (d): the big vault
     let mut big: Option<ImportResult> = None;
     let mut big_note = String::new();
@@ -703,10 +844,10 @@ fn real_main() -> Result<i32> {
         big_note = "The big query vault was skipped (--big 0); only the import vault was queried.".into();
     }
 
-    let report = render(&o, &imports, &import_errs, big.as_ref(), &big_note, &qs, &q_errs, &gen_log);
+    let report = render(&o, &imports, &import_errs, big.as_ref(), &big_note, &qs, &q_errs, &gen_log, &csv);
     fs::write(&o.report, &report)?;
     println!("{report}");
     say(format!("report written to {}", o.report.display()));
-    let failed = !import_errs.is_empty() || !q_errs.is_empty();
+    let failed = !import_errs.is_empty() || !q_errs.is_empty() || csv.as_ref().is_err() || csv.as_ref().is_ok_and(|c| c.as_ref().is_some_and(|c| c.added_by_second != 0));
     Ok(if failed { 1 } else { 0 })
 }

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use techo_core::{keystore, Error, ExportFormat, ImportOptions, KeyringStatus, SearchQuery, TimelineQuery, Unlock, Vault};
 
+mod vitals;
+
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -115,6 +117,16 @@ enum Cmd {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Home vitals: record, edit, delete, list, import (CSV), export readings; the blood-pressure handbook.
+    Vitals {
+        #[command(subcommand)]
+        cmd: vitals::VitalsCmd,
+    },
+    /// Diaries: asthma, joint pain, mood.
+    Diary {
+        #[command(subcommand)]
+        cmd: vitals::DiaryCmd,
+    },
     /// Counts of persons, resources, versions and sources.
     Stats,
     /// The sources records came from.
@@ -184,7 +196,7 @@ enum Format {
     Ndjson,
 }
 
-/// Stable exit codes, by the core's error code.
+/// Stable exit codes, by the core's (general) error code.
 fn exit_code(code: &str) -> u8 {
     match code {
         "wrong_passphrase" => 3,
@@ -199,14 +211,54 @@ fn exit_code(code: &str) -> u8 {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+                e.exit();
+            }
+            eprintln!("techo: error: {}; see --help", usage_line(&e));
+            return ExitCode::from(2);
+        }
+    };
     let mut ctx = Ctx { cli_vault: cli.vault.clone(), json: cli.json, stdin_pass: cli.passphrase_stdin, stdin_lines: None };
     match run(&mut ctx, cli.cmd) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            let code = e.downcast_ref::<Error>().map_or(1, |e| exit_code(e.code()));
+            let code = if e.downcast_ref::<vitals::Usage>().is_some() {
+                2
+            } else if e.downcast_ref::<techo_core::techo_vitals::VitalsError>().is_some() {
+                exit_code("invalid_input")
+            } else {
+                e.downcast_ref::<Error>().map_or(1, |e| exit_code(e.general_code()))
+            };
             eprintln!("techo: error: {}", one_line(&e.to_string()));
             ExitCode::from(code)
+        }
+    }
+}
+
+/// A clap error as one line that does not echo what was typed as a value (it may be a reading).
+fn usage_line(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let arg = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(a)) => Some(a.clone()),
+        Some(ContextValue::Strings(a)) => Some(a.join(", ")),
+        _ => None,
+    };
+    let valid = match e.get(ContextKind::ValidValue) {
+        Some(ContextValue::Strings(v)) if !v.is_empty() => format!(" (use one of: {})", v.join(", ")),
+        _ => String::new(),
+    };
+    match (e.kind(), arg) {
+        (ErrorKind::InvalidValue | ErrorKind::ValueValidation, Some(a)) => format!("invalid value for {a}{valid}"),
+        (ErrorKind::UnknownArgument, Some(a)) if !a.starts_with('-') => "an unexpected extra argument".to_owned(),
+        (ErrorKind::MissingRequiredArgument, Some(a)) => format!("missing {a}"),
+        _ => {
+            let text = e.render().to_string();
+            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
+            one_line(first.trim_start_matches("error:").trim())
         }
     }
 }
@@ -380,6 +432,8 @@ fn run(ctx: &mut Ctx, cmd: Cmd) -> anyhow::Result<u8> {
             eprintln!("techo: exported {n} resources");
             Ok(0)
         }
+        Cmd::Vitals { cmd } => vitals::run_vitals(ctx, cmd),
+        Cmd::Diary { cmd } => vitals::run_diary(ctx, cmd),
         Cmd::Stats => {
             let v = ctx.open()?;
             let s = v.stats()?;
@@ -541,7 +595,7 @@ fn import(ctx: &mut Ctx, files: Vec<PathBuf>, person: Option<i64>, source: Optio
         ctx.print_json(&reports)?;
     }
     match last_error {
-        Some(e) if failed > 0 => Ok(exit_code(e.code())),
+        Some(e) if failed > 0 => Ok(exit_code(e.general_code())),
         _ => Ok(0),
     }
 }

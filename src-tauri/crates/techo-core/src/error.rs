@@ -35,6 +35,26 @@ pub enum Error {
     Io { path: PathBuf, #[source] source: std::io::Error },
     #[error("internal database error ({0}); please report it")]
     Database(String),
+    /// A home reading or diary entry was refused (impossible value, wrong unit, future time,
+    /// empty diary…). The message names the field and the allowed range, never the value.
+    #[error("{0}")]
+    Vitals(#[from] techo_vitals::VitalsError),
+    /// A CSV file of readings was refused as a whole: every row error, in file order.
+    #[error("{}", csv_message(.0))]
+    VitalsCsv(Vec<techo_vitals::RowError>),
+    /// The same reading or diary entry (same kind, time and values) is already stored.
+    #[error("the same entry is already stored as record {0}; nothing was added (to change it, use edit)")]
+    DuplicateEntry(i64),
+}
+
+fn csv_message(errors: &[techo_vitals::RowError]) -> String {
+    let first = errors.first().map_or_else(String::new, |e| e.to_string());
+    match errors.len() {
+        0 | 1 => format!("the CSV file was not imported ({first}); nothing was stored — fix it and import it again"),
+        n => format!(
+            "the CSV file was not imported: {n} problems, the first: {first}; nothing was stored — fix them and import it again"
+        ),
+    }
 }
 
 impl Error {
@@ -54,6 +74,19 @@ impl Error {
             Error::NotFound(_) => "not_found",
             Error::Io { .. } => "io",
             Error::Database(_) => "internal",
+            Error::Vitals(e) => e.code(),
+            Error::VitalsCsv(_) => "invalid_csv",
+            Error::DuplicateEntry(_) => "duplicate_entry",
+        }
+    }
+
+    /// The broad class of [`Error::code`]: the same code, except that the detailed codes of
+    /// refused home entries (`impossible_value`, `future_time`, `invalid_csv`,
+    /// `duplicate_entry`…) are all `invalid_input`. CLI exit codes and IPC codes map on this.
+    pub fn general_code(&self) -> &'static str {
+        match self {
+            Error::Vitals(_) | Error::VitalsCsv(_) | Error::DuplicateEntry(_) => "invalid_input",
+            other => other.code(),
         }
     }
 

@@ -2,7 +2,8 @@
 //!
 //! Invariants (checked by `tests/it/architecture.rs` over `cargo metadata`): no dependency on
 //! tauri, yew, reqwest or any HTTP stack; no printing (callers decide what a person sees);
-//! errors never carry health data, passphrases or keys.
+//! errors never carry health data, passphrases or keys. Home vitals and diaries (`vitals.rs`)
+//! are stored through the same import as hospital data, as the vault's `home` source.
 
 mod error;
 mod export;
@@ -14,6 +15,7 @@ mod schema;
 mod secret;
 mod store;
 mod vault;
+mod vitals;
 
 #[cfg(test)]
 mod tests;
@@ -30,6 +32,12 @@ pub use store::{
     TimelineCursor, TimelineQuery, VersionInfo,
 };
 pub use vault::{KeyringStatus, Unlock, Vault, DB_FILE};
+pub use vitals::{
+    AddOutcome, CsvWarning, DiaryRecord, EntryStatus, VitalEntry, VitalsCsvOptions, VitalsCsvReport, VitalsQuery, HOME_SOURCE_KIND,
+    HOME_SOURCE_NAME, HOME_SOURCE_URI,
+};
+/// The IO-free home-vitals crate the vault's vitals API speaks (readings, diaries, CSV, units).
+pub use techo_vitals;
 
 /// The schema version this build writes.
 pub fn schema_version() -> i64 {

@@ -40,6 +40,7 @@ const DATE_PATHS: &[&[&str]] = &[
     &["onsetDateTime"],
     &["onsetPeriod", "start"],
     &["authoredOn"],
+    &["authored"],
     &["issued"],
     &["recordedDate"],
     &["recorded"],
