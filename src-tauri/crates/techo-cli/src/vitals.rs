@@ -15,6 +15,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::PathBuf;
 use techo_core::techo_vitals::{
+    halfwidth,
     self, csv_import::VALUE_FIELDS, kind::KindSpec, units::format_decimal, Arm, AsthmaDiary, BloodPressure, BpContext, BpTarget,
     CsvFile, CsvOptions, Diary, DiaryEntry, DiaryKind, Field, GlucoseTiming, Joint, JointPainDiary, Mapping, Measurement, MoodDiary,
     Position, Reading, Unit, VitalKind, VitalsError,
@@ -329,17 +330,6 @@ fn now() -> DateTime<FixedOffset> {
 
 fn local_offset() -> FixedOffset {
     *now().offset()
-}
-
-/// Full-width digits, letters and punctuation (１２０／８０) as ASCII.
-fn halfwidth(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
-            '\u{3000}' => ' ',
-            _ => c,
-        })
-        .collect()
 }
 
 /// `62.5kg` → (62.5, Some(kg)); `8,000` → (8000, None). Errors name `field` only.

@@ -50,6 +50,8 @@ pub mod kind;
 pub mod observation;
 pub mod reading;
 mod text;
+/// Full-width digits, letters and punctuation as ASCII (what the CSV reader accepts, for other inputs too).
+pub use text::halfwidth;
 pub mod units;
 
 pub use csv_import::{

@@ -2,7 +2,7 @@
 
 /// Full-width ASCII variants (U+FF01–U+FF5E) and the ideographic space become ASCII, so
 /// `１２０`, `ＳｐＯ２` and `２０２６／１１／２７` read like their half-width forms.
-pub(crate) fn halfwidth(s: &str) -> String {
+pub fn halfwidth(s: &str) -> String {
     s.chars()
         .map(|c| match c {
             '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
