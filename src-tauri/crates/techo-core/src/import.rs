@@ -164,8 +164,28 @@ impl Vault {
         // per-row foreign-key look-ups (a tenth of a big import's time) are off while it runs
         // (the pragma cannot change inside a transaction); `Vault::check_integrity` runs
         // `foreign_key_check` over the whole vault.
+        self.import_reader_then(shown, source_kind, source_name, source_uri, input, total_bytes, hint, opts, progress, &mut |_, _| Ok(()))
+    }
+
+    /// [`Vault::import_reader`], running `before_commit` inside the file's transaction after the
+    /// last resource (a sync page commits its cursor there, so page and cursor land together).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn import_reader_then<R: Read + Seek + Send>(
+        &mut self,
+        shown: &str,
+        source_kind: &str,
+        source_name: &str,
+        source_uri: &str,
+        input: R,
+        total_bytes: u64,
+        hint: FormatHint,
+        opts: &ImportOptions,
+        progress: &mut dyn FnMut(&ImportProgress),
+        before_commit: &mut dyn FnMut(&Transaction<'_>, i64) -> Result<()>,
+    ) -> Result<ImportReport> {
         self.conn.execute_batch("PRAGMA foreign_keys = OFF")?;
-        let result = self.import_stream(shown, source_kind, source_name, source_uri, input, total_bytes, hint, opts, progress);
+        let result =
+            self.import_stream(shown, source_kind, source_name, source_uri, input, total_bytes, hint, opts, progress, before_commit);
         let restored = self.conn.execute_batch("PRAGMA foreign_keys = ON");
         let report = result?;
         restored?;
@@ -184,6 +204,7 @@ impl Vault {
         hint: FormatHint,
         opts: &ImportOptions,
         progress: &mut dyn FnMut(&ImportProgress),
+        before_commit: &mut dyn FnMut(&Transaction<'_>, i64) -> Result<()>,
     ) -> Result<ImportReport> {
         let fail = |reason: String| Error::Import { file: shown.to_owned(), reason };
         let counter = Arc::new(AtomicU64::new(0));
@@ -240,6 +261,7 @@ impl Vault {
                         "UPDATE imports SET person_id=?1, finished_at=?2, resources=?3, new=?4, updated=?5, unchanged=?6 WHERE id=?7",
                         params![person, crate::now(), report.resources as i64, report.new as i64, report.updated as i64, (report.unchanged + report.merged) as i64, import_id],
                     )?;
+                    before_commit(&tx, source_id)?;
                     tx.commit()?;
                     progress(&ImportProgress { bytes_read: total_bytes, total_bytes, resources: report.resources });
                     return Ok(report);

@@ -5,6 +5,7 @@
 //! errors never carry health data, passphrases or keys. Home vitals and diaries (`vitals.rs`)
 //! are stored through the same import as hospital data, as the vault's `home` source.
 
+mod endpoints;
 mod error;
 mod export;
 mod import;
@@ -20,6 +21,9 @@ mod vitals;
 #[cfg(test)]
 mod tests;
 
+pub use endpoints::{
+    normalize_base_url, Endpoint, EndpointAuth, EndpointStatus, EndpointTokens, NewEndpoint, SyncCursor, SyncRun, ENDPOINT_SOURCE_KIND,
+};
 pub use error::{Error, Result};
 pub use export::ExportFormat;
 pub use import::{ImportOptions, ImportProgress, ImportReport};

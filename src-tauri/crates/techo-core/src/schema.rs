@@ -9,7 +9,8 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
+pub const MIGRATIONS: &[Migration] = &[
+Migration {
     version: 1,
     description: "persons, sources, records with versions and provenance, codes, identifiers, bigram full text",
     sql: r#"
@@ -121,6 +122,53 @@ CREATE TABLE record_identifiers(
 -- Full text: the bigrams of each record's indexed text (techo_fhir::index::fts_tokens), without
 -- positions; the search checks each candidate against the record itself.
 CREATE VIRTUAL TABLE record_fts USING fts5(tokens, content='', contentless_delete=1, detail=none, tokenize='ascii');
+"#,
+},
+Migration {
+    version: 2,
+    description: "FHIR endpoints to sync from: their sign-in, tokens, per-type cursors and sync runs",
+    sql: r#"
+-- An endpoint is a source of kind 'endpoint' (sources.uri is its FHIR base URL).
+CREATE TABLE endpoints(
+    source_id INTEGER PRIMARY KEY REFERENCES sources(id),
+    person_id INTEGER NOT NULL REFERENCES persons(id),
+    facility TEXT,
+    patient_id TEXT,                    -- the server's id of the person's Patient
+    auth TEXT NOT NULL,                 -- JSON (endpoints::EndpointAuth)
+    status TEXT NOT NULL CHECK (status IN ('ready', 'needs_sign_in', 'error')),
+    status_message TEXT,
+    last_sync_at TEXT,
+    created_at TEXT NOT NULL
+);
+-- Tokens live only here, inside the encrypted vault.
+CREATE TABLE endpoint_tokens(
+    source_id INTEGER PRIMARY KEY REFERENCES endpoints(source_id),
+    access_token TEXT NOT NULL,
+    refresh_token TEXT,
+    expires_at INTEGER,                 -- unix seconds
+    scope TEXT,
+    updated_at TEXT NOT NULL
+);
+-- Per endpoint and resource type: `since` is the high-water mark of the last complete pass;
+-- `next_url` and `pass_max` are the pass under way (committed with each page).
+CREATE TABLE sync_cursors(
+    source_id INTEGER NOT NULL REFERENCES endpoints(source_id),
+    rtype TEXT NOT NULL,
+    since TEXT,
+    next_url TEXT,
+    pass_max TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY(source_id, rtype)
+) WITHOUT ROWID;
+CREATE TABLE sync_runs(
+    id INTEGER PRIMARY KEY,
+    source_id INTEGER NOT NULL REFERENCES endpoints(source_id),
+    started_at TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    report TEXT NOT NULL                -- JSON, counts and messages only (no health data)
+);
+CREATE INDEX sync_runs_source ON sync_runs(source_id, id DESC);
 "#,
 }];
 
