@@ -7,7 +7,10 @@
 //! - techo-ipc depends on nothing beyond serde (+ serde_core, serde_derive and serde_derive's
 //!   proc-macro dependencies), so the wasm UI and the shell share a tiny crate;
 //! - only the binaries techo-cli, techo-bench and techo-app may depend on anyhow (directly;
-//!   core crates not even transitively).
+//!   core crates not even transitively);
+//! - techo-sync (the only library with an HTTP client) has no GUI stack and never reaches the
+//!   test peers (techo-demo); techo-demo (the demo hospital, the fault proxy) knows nothing of
+//!   the vault (no techo-core, no SQLite) and no GUI.
 
 use cargo_metadata::{DependencyKind, Metadata, MetadataCommand, PackageId};
 use std::collections::{BTreeSet, HashMap, VecDeque};
@@ -82,6 +85,11 @@ impl<'a> Graph<'a> {
     fn direct(&self, root: &PackageId) -> Vec<&'a str> {
         self.edges.get(root).into_iter().flatten().map(|d| self.name(d)).collect()
     }
+}
+
+fn gui_stack(name: &str) -> bool {
+    let fam = |base: &str| name == base || name.starts_with(&format!("{base}-")) || name.starts_with(&format!("{base}_"));
+    fam("tauri") || fam("wry") || fam("tao") || fam("yew")
 }
 
 fn forbidden_stack(name: &str) -> bool {
@@ -188,4 +196,26 @@ fn checker_sees_known_edges() {
     assert!(names("techo-core").contains("rusqlite"), "techo-core should reach rusqlite");
     assert!(names("techo-ipc").contains("serde"), "techo-ipc should reach serde");
     assert!(g.direct(g.workspace_id("techo-cli")).contains(&"anyhow"), "techo-cli uses anyhow");
+}
+
+#[test]
+fn sync_and_demo_stay_in_their_lanes() {
+    let g = Graph::new(metadata());
+    let mut problems = Vec::new();
+    for (id, path) in g.closure(g.workspace_id("techo-sync")) {
+        let n = g.name(id);
+        if gui_stack(n) || n == "techo-demo" {
+            problems.push(path.join(" -> "));
+        }
+    }
+    for (id, path) in g.closure(g.workspace_id("techo-demo")) {
+        let n = g.name(id);
+        if gui_stack(n) || n == "techo-core" || n == "rusqlite" || n == "libsqlite3-sys" {
+            problems.push(path.join(" -> "));
+        }
+    }
+    problems.sort();
+    assert!(problems.is_empty(), "techo-sync / techo-demo reach what they must not:\n{}", problems.join("\n"));
+    let sync: BTreeSet<&str> = g.closure(g.workspace_id("techo-sync")).keys().map(|id| g.name(id)).collect();
+    assert!(sync.contains("reqwest") && sync.contains("techo-core"), "the checker sees techo-sync's edges");
 }

@@ -7,5 +7,6 @@ mod e2e;
 mod japanese;
 mod no_plaintext;
 mod roundtrip;
+mod sync;
 mod vitals;
 mod wrong_passphrase;

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use techo_core::{keystore, Error, ExportFormat, ImportOptions, KeyringStatus, SearchQuery, TimelineQuery, Unlock, Vault};
 
+mod sync;
 mod vitals;
 
 #[global_allocator]
@@ -127,6 +128,30 @@ enum Cmd {
         #[command(subcommand)]
         cmd: vitals::DiaryCmd,
     },
+    /// FHIR endpoints (hospitals, clinics, pharmacies) to sync from: add, list, sign in, sign out, runs.
+    Endpoint {
+        #[command(subcommand)]
+        cmd: sync::EndpointCmd,
+    },
+    /// Pull updates from the endpoints (all of them, or those named): incremental, paged, resumable.
+    Sync(sync::SyncArgs),
+    /// Serve the built-in demo hospital (synthetic data, SMART sign-in) on 127.0.0.1 until stopped.
+    DemoHospital {
+        /// Port on 127.0.0.1 (0: any free port).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Resources in the demo patient's record.
+        #[arg(long, default_value_t = 1000)]
+        resources: usize,
+        /// Facilities the record spans.
+        #[arg(long, default_value_t = 4)]
+        facilities: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// No sign-in (an open server).
+        #[arg(long)]
+        open: bool,
+    },
     /// Counts of persons, resources, versions and sources.
     Stats,
     /// The sources records came from.
@@ -228,6 +253,8 @@ fn main() -> ExitCode {
         Err(e) => {
             let code = if e.downcast_ref::<vitals::Usage>().is_some() {
                 2
+            } else if let Some(e) = e.downcast_ref::<techo_sync::SyncError>() {
+                sync::exit_code(e)
             } else if e.downcast_ref::<techo_core::techo_vitals::VitalsError>().is_some() {
                 exit_code("invalid_input")
             } else {
@@ -434,6 +461,9 @@ fn run(ctx: &mut Ctx, cmd: Cmd) -> anyhow::Result<u8> {
         }
         Cmd::Vitals { cmd } => vitals::run_vitals(ctx, cmd),
         Cmd::Diary { cmd } => vitals::run_diary(ctx, cmd),
+        Cmd::Endpoint { cmd } => sync::run_endpoint(ctx, cmd),
+        Cmd::Sync(args) => sync::run_sync(ctx, args),
+        Cmd::DemoHospital { port, resources, facilities, seed, open } => sync::demo_hospital(port, resources, facilities, seed, open),
         Cmd::Stats => {
             let v = ctx.open()?;
             let s = v.stats()?;

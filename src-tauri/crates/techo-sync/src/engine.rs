@@ -1,0 +1,611 @@
+//! The sync of endpoints into the vault.
+//!
+//! Per endpoint and resource type: `GET [type]?patient=ID&_lastUpdated=gt{since}&_count=N`,
+//! following the Bundle's `next` links **only on the base URL's origin**. Each page is
+//! committed with its cursor in one transaction ([`Vault::commit_sync_page`]), so a sync killed
+//! at any point resumes at the page after the last one stored; pages fetched again are
+//! recognised by the import (same resource, same content: unchanged), never duplicated.
+//!
+//! - `since` is the highest `meta.lastUpdated` of the last complete pass, so the next sync of an
+//!   unchanged server receives no resources.
+//! - A resource that names another patient than the endpoint's is refused and reported; the
+//!   rest of its page is stored.
+//! - 401 → one refresh and the request again; a refused refresh marks the endpoint "needs
+//!   sign-in" (what was pulled stays). Retries of transient failures: [`crate::http`].
+//! - One thread per endpoint; a failing endpoint never stops the others; requests per host are
+//!   bounded ([`crate::http::HttpOptions::per_host`]).
+
+use crate::error::{Result, SyncError};
+use crate::http::{Fetched, Http, HttpOptions};
+use crate::smart::{self, RefreshError};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use techo_core::{Endpoint, EndpointAuth, EndpointStatus, EndpointTokens, SyncCursor, Vault};
+
+#[derive(Clone, Debug)]
+pub struct SyncOptions {
+    /// `_count` asked of the server.
+    pub page_size: u32,
+    pub http: HttpOptions,
+    /// Only these resource types (default: every type the server can search by patient).
+    pub types: Option<Vec<String>>,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions { page_size: 200, http: HttpOptions::default(), types: None }
+    }
+}
+
+/// Progress of one endpoint, after each page.
+#[derive(Clone, Debug)]
+pub struct Progress {
+    pub endpoint_id: i64,
+    pub endpoint: String,
+    pub rtype: String,
+    pub pages: u64,
+    pub received: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TypeReport {
+    pub pages: u64,
+    /// Resources the server sent.
+    pub received: u64,
+    pub new: u64,
+    pub updated: u64,
+    /// Already stored as they are (or an older version than stored).
+    pub unchanged: u64,
+    /// Linked to the same resource another source had sent.
+    pub merged: u64,
+    /// Refused: another patient's, or without an id.
+    pub refused: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    Ok,
+    /// Some resource types failed; the others were synced.
+    Partial,
+    Failed,
+    NeedsSignIn,
+}
+
+impl RunOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunOutcome::Ok => "ok",
+            RunOutcome::Partial => "partial",
+            RunOutcome::Failed => "failed",
+            RunOutcome::NeedsSignIn => "needs_sign_in",
+        }
+    }
+}
+
+/// The report of one endpoint's sync: counts and messages only (no health data, no tokens).
+#[derive(Clone, Debug, Serialize)]
+pub struct EndpointReport {
+    pub endpoint_id: i64,
+    pub endpoint: String,
+    pub outcome: RunOutcome,
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub types: BTreeMap<String, TypeReport>,
+    /// One sentence per failure.
+    pub errors: Vec<String>,
+    /// `Type/id` of refused resources, with why.
+    pub refused: Vec<String>,
+    /// Stable codes of the failures (for the app and scripts).
+    pub error_codes: Vec<String>,
+}
+
+impl EndpointReport {
+    pub fn totals(&self) -> TypeReport {
+        let mut t = TypeReport::default();
+        for r in self.types.values() {
+            t.pages += r.pages;
+            t.received += r.received;
+            t.new += r.new;
+            t.updated += r.updated;
+            t.unchanged += r.unchanged;
+            t.merged += r.merged;
+            t.refused += r.refused;
+        }
+        t
+    }
+}
+
+/// Syncs the endpoints (all of them when `ids` is empty), concurrently, and returns one report each.
+pub fn sync(vault: &Mutex<Vault>, ids: &[i64], opts: &SyncOptions, progress: &(dyn Fn(&Progress) + Sync)) -> Result<Vec<EndpointReport>> {
+    let endpoints: Vec<Endpoint> = {
+        let v = lock(vault);
+        let all = v.endpoints()?;
+        if ids.is_empty() {
+            all
+        } else {
+            ids.iter().map(|id| all.iter().find(|e| e.id == *id).cloned().ok_or_else(|| techo_core::Error::NotFound(format!("endpoint {id}")))).collect::<std::result::Result<_, _>>()?
+        }
+    };
+    let http = Http::new(opts.http.clone())?;
+    let reports = std::thread::scope(|s| {
+        let handles: Vec<_> = endpoints.into_iter().map(|ep| {
+            let http = &http;
+            s.spawn(move || sync_one(vault, http, ep, opts, progress))
+        }).collect();
+        handles.into_iter().map(|h| h.join()).collect::<Vec<_>>()
+    });
+    let mut out = Vec::new();
+    for r in reports {
+        match r {
+            Ok(r) => out.push(r),
+            Err(p) => std::panic::resume_unwind(p),
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn lock(vault: &Mutex<Vault>) -> std::sync::MutexGuard<'_, Vault> {
+    vault.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Syncs one endpoint and records the run in the vault.
+pub fn sync_one(vault: &Mutex<Vault>, http: &Http, ep: Endpoint, opts: &SyncOptions, progress: &(dyn Fn(&Progress) + Sync)) -> EndpointReport {
+    let started = Instant::now();
+    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut report = EndpointReport {
+        endpoint_id: ep.id,
+        endpoint: ep.name.clone(),
+        outcome: RunOutcome::Ok,
+        started_at: started_at.clone(),
+        duration_ms: 0,
+        types: BTreeMap::new(),
+        errors: Vec::new(),
+        refused: Vec::new(),
+        error_codes: Vec::new(),
+    };
+    let mut session = Session { vault, http, ep: ep.clone(), tokens: None };
+    let result = session.run(opts, &mut report, progress);
+    if let Err(e) = result {
+        report.outcome = if matches!(e, SyncError::NeedsSignIn { .. }) { RunOutcome::NeedsSignIn } else { RunOutcome::Failed };
+        report.error_codes.push(e.code().to_owned());
+        report.errors.push(e.to_string());
+    } else if !report.errors.is_empty() {
+        report.outcome = if report.types.values().any(|t| t.pages > 0) { RunOutcome::Partial } else { RunOutcome::Failed };
+    }
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    let json = serde_json::to_string(&report).unwrap_or_else(|_| "{}".into());
+    let mut v = lock(vault);
+    let status = match report.outcome {
+        RunOutcome::Ok => (EndpointStatus::Ready, None),
+        RunOutcome::NeedsSignIn => (EndpointStatus::NeedsSignIn, report.errors.last().cloned()),
+        RunOutcome::Partial | RunOutcome::Failed => (EndpointStatus::Error, report.errors.first().cloned()),
+    };
+    if let Err(e) = v.set_endpoint_status(ep.id, status.0, status.1.as_deref()).and_then(|_| v.record_sync_run(ep.id, &started_at, report.outcome.as_str(), &json).map(|_| ())) {
+        report.errors.push(format!("the sync report could not be saved: {e}"));
+        report.error_codes.push(e.general_code().to_owned());
+    }
+    report
+}
+
+struct Session<'a> {
+    vault: &'a Mutex<Vault>,
+    http: &'a Http,
+    ep: Endpoint,
+    tokens: Option<EndpointTokens>,
+}
+
+impl Session<'_> {
+    fn run(&mut self, opts: &SyncOptions, report: &mut EndpointReport, progress: &(dyn Fn(&Progress) + Sync)) -> Result<()> {
+        if matches!(self.ep.auth, EndpointAuth::Smart { .. }) {
+            self.tokens = lock(self.vault).endpoint_tokens(self.ep.id)?;
+            if self.tokens.is_none() {
+                return Err(self.needs_sign_in("not signed in yet".into()));
+            }
+        }
+        let patient = self.ep.patient_id.clone().ok_or_else(|| SyncError::NoPatient { endpoint: self.ep.name.clone() })?;
+        let types = match &opts.types {
+            Some(t) => t.clone(),
+            None => smart::discover(self.http, &self.ep.name, &self.ep.base_url)?.patient_types,
+        };
+        for rtype in types {
+            let mut tr = TypeReport::default();
+            let r = self.sync_type(&rtype, &patient, opts, &mut tr, report, progress);
+            report.types.insert(rtype.clone(), tr);
+            match r {
+                Ok(()) => {}
+                // Without a valid sign-in nothing else can be fetched either.
+                Err(e @ SyncError::NeedsSignIn { .. }) => return Err(e),
+                Err(e @ SyncError::Vault(_)) => return Err(e),
+                Err(e) => {
+                    report.error_codes.push(e.code().to_owned());
+                    report.errors.push(format!("{rtype}: {e}"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn needs_sign_in(&self, reason: String) -> SyncError {
+        SyncError::NeedsSignIn { endpoint: self.ep.name.clone(), id: self.ep.id, reason }
+    }
+
+    /// GETs a page with the endpoint's token: one refresh on 401 (or when the token has
+    /// expired), then "needs sign-in".
+    fn fetch(&mut self, url: &url::Url) -> Result<Value> {
+        if self.tokens.as_ref().is_some_and(|t| t.expires_at.is_some_and(|x| x <= chrono::Utc::now().timestamp() + 5)) {
+            self.refresh()?;
+        }
+        let mut refreshed = false;
+        loop {
+            let token = self.tokens.as_ref().map(|t| &t.access_token);
+            match self.http.get_fhir(&self.ep.name, url, token)? {
+                Fetched::Json(v) => return Ok(v),
+                Fetched::Unauthorized if self.tokens.is_none() => {
+                    return Err(SyncError::Status {
+                        endpoint: self.ep.name.clone(),
+                        status: 401,
+                        detail: String::new(),
+                        advice: "the server wants a sign-in — add it again as a SMART endpoint",
+                    })
+                }
+                Fetched::Unauthorized if refreshed => return Err(self.needs_sign_in("the server refused the renewed sign-in".into())),
+                Fetched::Unauthorized => {
+                    self.refresh()?;
+                    refreshed = true;
+                }
+            }
+        }
+    }
+
+    fn refresh(&mut self) -> Result<()> {
+        let Some(current) = self.tokens.as_ref() else { return Err(self.needs_sign_in("not signed in yet".into())) };
+        match smart::refresh(self.http, &self.ep, current) {
+            Ok(signed) => {
+                lock(self.vault).save_endpoint_tokens(self.ep.id, &signed.tokens)?;
+                self.tokens = Some(signed.tokens);
+                Ok(())
+            }
+            Err(RefreshError::Refused(reason)) => {
+                let mut v = lock(self.vault);
+                v.forget_endpoint_tokens(self.ep.id)?;
+                Err(self.needs_sign_in(reason))
+            }
+            Err(RefreshError::Failed(e)) => Err(e),
+        }
+    }
+
+    fn sync_type(
+        &mut self,
+        rtype: &str,
+        patient: &str,
+        opts: &SyncOptions,
+        tr: &mut TypeReport,
+        report: &mut EndpointReport,
+        progress: &(dyn Fn(&Progress) + Sync),
+    ) -> Result<()> {
+        let cursor = lock(self.vault).sync_cursor(self.ep.id, rtype)?;
+        let base = url::Url::parse(&self.ep.base_url)
+            .map_err(|e| SyncError::Unreachable { endpoint: self.ep.name.clone(), reason: format!("the address is not a valid URL ({e})") })?;
+        let mut url = match cursor.next_url.as_deref().and_then(|u| url::Url::parse(u).ok()).filter(|u| same_origin(u, &base)) {
+            Some(u) => u,
+            None => first_page(&self.ep.name, &self.ep.base_url, rtype, patient, cursor.since.as_deref(), opts.page_size)?,
+        };
+        let mut pass_max = if cursor.next_url.is_some() { cursor.pass_max.clone() } else { None };
+        loop {
+            let bundle = self.fetch(&url)?;
+            let page = read_page(&self.ep.name, &bundle, rtype, patient)?;
+            let next = match page.next.as_deref() {
+                None => None,
+                Some(n) => match url::Url::parse(n).or_else(|_| url.join(n)) {
+                    Ok(n) if same_origin(&n, &base) => Some(n),
+                    Ok(n) => {
+                        let origin = n.origin().ascii_serialization();
+                        // Keep this page; the next sync starts the pass again from `since`.
+                        let c = SyncCursor { since: cursor.since.clone(), next_url: None, pass_max: None };
+                        self.commit(rtype, page.ndjson, &c, page.received, page.refused, tr, report)?;
+                        return Err(SyncError::ForeignLink { endpoint: self.ep.name.clone(), origin });
+                    }
+                    Err(_) => return Err(SyncError::Garbage { endpoint: self.ep.name.clone(), what: "a next-page link that is not a URL".into() }),
+                },
+            };
+            pass_max = later(pass_max, page.max_last_updated.clone());
+            let new_cursor = match &next {
+                Some(n) => SyncCursor { since: cursor.since.clone(), next_url: Some(n.to_string()), pass_max: pass_max.clone() },
+                None => SyncCursor { since: later(cursor.since.clone(), pass_max.clone()), next_url: None, pass_max: None },
+            };
+            self.commit(rtype, page.ndjson, &new_cursor, page.received, page.refused, tr, report)?;
+            progress(&Progress { endpoint_id: self.ep.id, endpoint: self.ep.name.clone(), rtype: rtype.to_owned(), pages: tr.pages, received: tr.received });
+            match next {
+                Some(n) => url = n,
+                None => return Ok(()),
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn commit(
+        &mut self,
+        rtype: &str,
+        ndjson: Vec<u8>,
+        cursor: &SyncCursor,
+        received: u64,
+        refused: Vec<String>,
+        tr: &mut TypeReport,
+        report: &mut EndpointReport,
+    ) -> Result<()> {
+        let r = lock(self.vault).commit_sync_page(self.ep.id, rtype, ndjson, cursor)?;
+        tr.pages += 1;
+        tr.received += received;
+        tr.new += r.new;
+        tr.updated += r.updated;
+        tr.unchanged += r.unchanged;
+        tr.merged += r.merged;
+        tr.refused += refused.len() as u64;
+        if report.refused.len() < 1000 {
+            report.refused.extend(refused);
+        }
+        Ok(())
+    }
+}
+
+/// The first page of a pass.
+pub fn first_page(name: &str, base: &str, rtype: &str, patient: &str, since: Option<&str>, count: u32) -> Result<url::Url> {
+    let mut url = smart::join(name, base, rtype)?;
+    {
+        let mut q = url.query_pairs_mut();
+        if rtype == "Patient" {
+            q.append_pair("_id", patient);
+        } else {
+            q.append_pair("patient", patient);
+        }
+        if let Some(s) = since {
+            q.append_pair("_lastUpdated", &format!("gt{s}"));
+        }
+        q.append_pair("_count", &count.to_string());
+    }
+    Ok(url)
+}
+
+pub fn same_origin(a: &url::Url, b: &url::Url) -> bool {
+    a.scheme() == b.scheme() && a.host_str() == b.host_str() && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// The later of two FHIR instants (compared as instants, kept as the server wrote them).
+pub fn later(a: Option<String>, b: Option<String>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            let (pa, pb) = (chrono::DateTime::parse_from_rfc3339(&a).ok(), chrono::DateTime::parse_from_rfc3339(&b).ok());
+            match (pa, pb) {
+                (Some(x), Some(y)) => Some(if y > x { b } else { a }),
+                (None, Some(_)) => Some(b),
+                _ => Some(a),
+            }
+        }
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+/// One page, checked (IO-free).
+#[derive(Debug, Default)]
+pub struct Page {
+    /// The accepted resources, one JSON per line, exactly as received.
+    pub ndjson: Vec<u8>,
+    pub accepted: u64,
+    /// Resources the server sent (accepted or refused).
+    pub received: u64,
+    pub refused: Vec<String>,
+    pub max_last_updated: Option<String>,
+    pub next: Option<String>,
+}
+
+/// Checks a search-result page: a Bundle whose resources belong to `patient`.
+pub fn read_page(name: &str, bundle: &Value, rtype: &str, patient: &str) -> Result<Page> {
+    let garbage = |what: String| SyncError::Garbage { endpoint: name.to_owned(), what };
+    let found = bundle.get("resourceType").and_then(Value::as_str);
+    if found != Some("Bundle") {
+        let what = match found {
+            Some(t) => format!("a {t} where a search-result Bundle was expected"),
+            None if bundle.is_object() => "JSON without a resourceType where a search-result Bundle was expected".into(),
+            None => "JSON that is not an object where a search-result Bundle was expected".into(),
+        };
+        return Err(garbage(what));
+    }
+    if let Some(t) = bundle.get("type").and_then(Value::as_str) {
+        if t != "searchset" {
+            return Err(garbage(format!("a {t} Bundle where a search result was expected")));
+        }
+    }
+    let mut page = Page { next: next_link(bundle), ..Default::default() };
+    let entries = match bundle.get("entry") {
+        None | Some(Value::Null) => return Ok(page),
+        Some(Value::Array(a)) => a,
+        Some(_) => return Err(garbage("a Bundle whose entry is not a list".into())),
+    };
+    for (i, e) in entries.iter().enumerate() {
+        let Some(res) = e.get("resource") else {
+            return Err(garbage(format!("Bundle entry {i} has no resource")));
+        };
+        let Some(t) = res.get("resourceType").and_then(Value::as_str) else {
+            return Err(garbage(format!("Bundle entry {i} is not a FHIR resource (no resourceType)")));
+        };
+        if t == "OperationOutcome" || e.pointer("/search/mode").and_then(Value::as_str) == Some("outcome") {
+            continue;
+        }
+        page.received += 1;
+        let id = res.get("id").and_then(Value::as_str).filter(|s| valid_id(s));
+        let Some(id) = id else {
+            page.refused.push(format!("{t} (entry {i}): no valid id"));
+            continue;
+        };
+        let included = e.pointer("/search/mode").and_then(Value::as_str) == Some("include");
+        if t != rtype && !included {
+            page.refused.push(format!("{t}/{id}: not a {rtype}, though the search asked for {rtype}"));
+            continue;
+        }
+        if let Some(other) = other_patient(res, t, id, patient) {
+            page.refused.push(format!("{t}/{id}: {other}"));
+            continue;
+        }
+        serde_json::to_writer(&mut page.ndjson, res).map_err(|e| garbage(e.to_string()))?;
+        page.ndjson.push(b'\n');
+        page.accepted += 1;
+        let lu = res.pointer("/meta/lastUpdated").and_then(Value::as_str).map(str::to_owned);
+        page.max_last_updated = later(page.max_last_updated.take(), lu);
+    }
+    Ok(page)
+}
+
+fn next_link(bundle: &Value) -> Option<String> {
+    bundle
+        .get("link")?
+        .as_array()?
+        .iter()
+        .find(|l| l.get("relation").and_then(Value::as_str) == Some("next"))?
+        .get("url")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// FHIR ids: `[A-Za-z0-9\-\.]{1,64}`.
+fn valid_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}
+
+/// Why a resource is not this patient's: a Patient with another id, or a reference to another Patient.
+pub fn other_patient(res: &Value, rtype: &str, id: &str, patient: &str) -> Option<String> {
+    if rtype == "Patient" && id != patient {
+        return Some("another patient than the one signed in".into());
+    }
+    let mut bad = false;
+    walk_refs(res, &mut |r| {
+        if let Some(pid) = patient_ref_id(r) {
+            if pid != patient {
+                bad = true;
+            }
+        }
+    });
+    bad.then(|| "it names another patient than the one signed in".into())
+}
+
+fn walk_refs(v: &Value, f: &mut dyn FnMut(&str)) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                if k == "reference" {
+                    if let Some(s) = x.as_str() {
+                        f(s);
+                    }
+                } else if k != "contained" {
+                    walk_refs(x, f);
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| walk_refs(x, f)),
+        _ => {}
+    }
+}
+
+/// The Patient id a reference names (`Patient/1`, `https://…/Patient/1/_history/2`).
+fn patient_ref_id(r: &str) -> Option<&str> {
+    let r = r.split("/_history/").next().unwrap_or(r);
+    let mut parts = r.rsplit('/');
+    let id = parts.next()?;
+    (parts.next()? == "Patient").then_some(id)
+}
+
+/// How long to wait between scheduled syncs (the app's setting), clamped to a sane range.
+pub fn clamp_interval(minutes: u64) -> Duration {
+    Duration::from_secs(minutes.clamp(15, 24 * 60) * 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn bundle(entries: Vec<Value>, next: Option<&str>) -> Value {
+        let mut b = json!({"resourceType": "Bundle", "type": "searchset", "entry": entries.into_iter().map(|r| json!({"resource": r, "search": {"mode": "match"}})).collect::<Vec<_>>()});
+        if let Some(n) = next {
+            b["link"] = json!([{"relation": "self", "url": "http://h/fhir/Observation"}, {"relation": "next", "url": n}]);
+        }
+        b
+    }
+
+    #[test]
+    fn a_page_keeps_the_patients_resources_and_refuses_the_others() {
+        let b = bundle(
+            vec![
+                serde_json::from_str(r#"{"resourceType": "Observation", "id": "o1", "meta": {"lastUpdated": "2024-05-01T10:00:00.000+09:00"}, "subject": {"reference": "Patient/p1"}, "valueQuantity": {"value": 1.50}}"#).unwrap(),
+                json!({"resourceType": "Observation", "id": "o2", "meta": {"lastUpdated": "2024-05-01T02:00:00.001Z"}, "subject": {"reference": "Patient/p2"}}),
+                json!({"resourceType": "Observation", "id": "o3", "performer": [{"reference": "http://h/fhir/Patient/p9/_history/1"}], "subject": {"reference": "Patient/p1"}}),
+                json!({"resourceType": "Observation", "subject": {"reference": "Patient/p1"}}),
+                json!({"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p1"}}),
+                json!({"resourceType": "OperationOutcome", "issue": []}),
+            ],
+            Some("http://h/fhir/Observation?page=2"),
+        );
+        let p = read_page("H", &b, "Observation", "p1").unwrap();
+        assert_eq!(p.accepted, 1);
+        assert_eq!(p.received, 5);
+        assert_eq!(p.refused.len(), 4, "{:?}", p.refused);
+        assert!(p.refused[0].starts_with("Observation/o2"));
+        assert!(p.refused[1].starts_with("Observation/o3"));
+        assert!(p.refused[2].contains("no valid id"));
+        assert!(p.refused[3].starts_with("Condition/c1"));
+        // Exactly as received: key order and decimal text kept.
+        assert_eq!(String::from_utf8(p.ndjson).unwrap(), "{\"resourceType\":\"Observation\",\"id\":\"o1\",\"meta\":{\"lastUpdated\":\"2024-05-01T10:00:00.000+09:00\"},\"subject\":{\"reference\":\"Patient/p1\"},\"valueQuantity\":{\"value\":1.50}}\n");
+        assert_eq!(p.max_last_updated.as_deref(), Some("2024-05-01T10:00:00.000+09:00"));
+        assert_eq!(p.next.as_deref(), Some("http://h/fhir/Observation?page=2"));
+    }
+
+    #[test]
+    fn a_patient_page_accepts_only_the_signed_in_patient() {
+        let b = bundle(vec![json!({"resourceType": "Patient", "id": "p1"}), json!({"resourceType": "Patient", "id": "p2"})], None);
+        let p = read_page("H", &b, "Patient", "p1").unwrap();
+        assert_eq!((p.accepted, p.refused.len()), (1, 1));
+        assert_eq!(p.next, None);
+    }
+
+    #[test]
+    fn garbage_pages_are_errors_naming_what_came() {
+        for (v, want) in [
+            (json!({"resourceType": "Patient", "id": "p1"}), "a Patient where a search-result Bundle"),
+            (json!([1, 2]), "not an object"),
+            (json!({"resourceType": "Bundle", "type": "transaction"}), "a transaction Bundle"),
+            (json!({"resourceType": "Bundle", "type": "searchset", "entry": {"x": 1}}), "entry is not a list"),
+            (json!({"resourceType": "Bundle", "type": "searchset", "entry": [{"fullUrl": "x"}]}), "entry 0 has no resource"),
+            (json!({"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {"id": "x"}}]}), "no resourceType"),
+        ] {
+            let e = read_page("H", &v, "Observation", "p1").unwrap_err();
+            assert_eq!(e.code(), "bad_reply");
+            assert!(e.to_string().contains(want), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_first_page_asks_for_later_changes_only() {
+        let u = first_page("H", "https://h.example/fhir/", "Observation", "p1", Some("2024-05-01T10:00:00.000+09:00"), 50).unwrap();
+        assert_eq!(u.as_str(), "https://h.example/fhir/Observation?patient=p1&_lastUpdated=gt2024-05-01T10%3A00%3A00.000%2B09%3A00&_count=50");
+        let u = first_page("H", "https://h.example/fhir", "Patient", "p1", None, 50).unwrap();
+        assert_eq!(u.as_str(), "https://h.example/fhir/Patient?_id=p1&_count=50");
+    }
+
+    #[test]
+    fn origins_and_instants_compare_as_they_mean() {
+        let p = |s: &str| url::Url::parse(s).unwrap();
+        assert!(same_origin(&p("https://h.example/fhir"), &p("https://h.example:443/other?x")));
+        assert!(!same_origin(&p("https://h.example/fhir"), &p("http://h.example/fhir")));
+        assert!(!same_origin(&p("http://127.0.0.1:8080/fhir"), &p("http://127.0.0.1:8081/fhir")));
+        assert!(!same_origin(&p("http://127.0.0.1:8080/fhir"), &p("http://127.0.0.2:8080/fhir")));
+        let s = |x: &str| Some(x.to_owned());
+        assert_eq!(later(s("2024-05-01T10:00:00+09:00"), s("2024-05-01T02:00:00Z")), s("2024-05-01T02:00:00Z"));
+        assert_eq!(later(s("2024-05-01T10:00:00+09:00"), s("2024-05-01T00:59:59Z")), s("2024-05-01T10:00:00+09:00"));
+        assert_eq!(later(None, s("x")), s("x"));
+        assert_eq!(later(s("2024-01-01T00:00:00Z"), None), s("2024-01-01T00:00:00Z"));
+    }
+}
