@@ -54,6 +54,28 @@ if [ "${1:-}" != "--cli" ]; then
     say "tauri-driver ${TAURI_DRIVER_VERSION}: present"
   fi
 fi
+# The sync tests' third-party peers (tests/peers: Medplum, oauth2-mock-server) run under Node.js
+# 20.19+; their npm packages are pinned in tests/peers/package-lock.json.
+if [ "${1:-}" != "--cli" ]; then
+  peer_pkgs=()
+  command -v node >/dev/null 2>&1 || peer_pkgs+=(nodejs)
+  command -v npm >/dev/null 2>&1 || peer_pkgs+=(npm)
+  if [ "${#peer_pkgs[@]}" -gt 0 ]; then
+    say "installing ${peer_pkgs[*]} (for the sync tests' peers)"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${peer_pkgs[@]}" >/dev/null
+  fi
+  peers="$(cd "$(dirname "$0")/.." && pwd)/tests/peers"
+  node_ok=$(node -e 'const [a, b] = process.versions.node.split(".").map(Number); console.log(a > 20 || (a === 20 && b >= 19) ? "yes" : "no")' 2>/dev/null || echo no)
+  if [ "$node_ok" != yes ]; then
+    say "tests/peers needs Node.js 20.19+ (found $(node --version 2>/dev/null || echo none); Debian 12's is 18, NodeSource has newer): the sync-peer tests will skip (and fail under CI)"
+  elif [ ! -d "$peers/node_modules" ] || [ "$peers/package-lock.json" -nt "$peers/node_modules/.package-lock.json" ]; then
+    say "installing the sync-test peers' npm packages (npm ci in tests/peers, about 10 s)"
+    (cd "$peers" && npm ci --no-audit --no-fund --loglevel=error)
+  else
+    say "tests/peers npm packages: present"
+  fi
+fi
 if ! command -v cargo-nextest >/dev/null 2>&1; then
   say "installing cargo-nextest"
   cargo install cargo-nextest --locked --version 0.9.143

@@ -34,6 +34,13 @@ if r4=$(scripts/fetch-r4-examples.sh 2>/dev/null); then
   export TECHO_R4_EXAMPLES="$r4"
 fi
 
+# The sync-peer tests (tests/it/sync_peers.rs) need tests/peers/node_modules, which
+# scripts/setup.sh installed above; without it they skip, and fail under CI: stop here instead.
+if [ ! -f tests/peers/node_modules/.package-lock.json ]; then
+  say "tests/peers/node_modules is missing (scripts/setup.sh runs npm ci there): the sync-peer tests will skip"
+  if [ -n "${CI:-}" ]; then exit 1; fi
+fi
+
 say "running the test suite"
 cargo nextest run --workspace --exclude techo-ui --no-fail-fast
 

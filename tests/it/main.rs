@@ -8,5 +8,6 @@ mod japanese;
 mod no_plaintext;
 mod roundtrip;
 mod sync;
+mod sync_peers;
 mod vitals;
 mod wrong_passphrase;
