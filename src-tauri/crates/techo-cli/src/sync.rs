@@ -7,7 +7,7 @@ use clap::Subcommand;
 use std::io::Write;
 use std::sync::Mutex;
 use std::time::Duration;
-use techo_core::{EndpointAuth, NewEndpoint};
+use techo_core::EndpointAuth;
 use techo_sync::{EndpointReport, HttpOptions, RunOutcome, SyncOptions};
 
 #[derive(Subcommand)]
@@ -85,37 +85,23 @@ pub fn run_endpoint(ctx: &mut Ctx, cmd: EndpointCmd) -> anyhow::Result<u8> {
     match cmd {
         EndpointCmd::Add { url, name, person, facility, patient, client_id, scope, open } => {
             let mut v = ctx.open()?;
-            let base = techo_core::normalize_base_url(&url)?;
-            let host = url::Url::parse(&base).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| base.clone());
-            let http = techo_sync::Http::new(HttpOptions { attempts: 2, ..Default::default() })?;
-            let shown = name.clone().unwrap_or_else(|| host.clone());
-            let d = techo_sync::discover(&http, &shown, &base)?;
-            let auth = match (&d.smart, open) {
-                (Some(s), false) => {
-                    if !s.code_challenge_methods_supported.is_empty() && !s.code_challenge_methods_supported.iter().any(|m| m == "S256") {
-                        bail!("{shown} does not offer PKCE with S256, which Techo requires for sign-in; ask the facility, or add it with --open if it needs no sign-in");
-                    }
-                    EndpointAuth::Smart {
-                        client_id,
-                        scope: scope.unwrap_or_else(|| techo_sync::smart::default_scope(s)),
-                        authorize_url: s.authorization_endpoint.clone(),
-                        token_url: s.token_endpoint.clone(),
-                    }
-                }
-                _ => {
-                    if patient.is_none() {
-                        bail!("{shown} has no SMART sign-in, so Techo cannot learn whose record to pull; pass the server's patient id with --patient");
-                    }
-                    EndpointAuth::Open
-                }
-            };
+            // Check the address before anything else (a clear line, nothing stored).
+            techo_core::normalize_base_url(&url)?;
             let person = match person {
-                Some(p) => p,
-                None if v.persons()?.is_empty() => v.add_person("Me", Some("self"), &[])?,
+                Some(p) => {
+                    v.person(p).map_err(|_| techo_core::Error::NotFound(format!("person {p} (see `techo person list`)")))?;
+                    p
+                }
+                None if v.persons()?.is_empty() => 0,
                 None => crate::resolve_person(&v, None)?,
             };
-            let name = name.or(d.software.clone().map(|s| format!("{s} ({host})"))).unwrap_or(host);
-            let ep = v.add_endpoint(&NewEndpoint { name, base_url: base, person_id: person, facility, patient_id: patient, auth })?;
+            let http = techo_sync::Http::new(HttpOptions { attempts: 2, ..Default::default() })?;
+            let req = techo_sync::AddRequest { url, name, person_id: person, facility, patient, client_id, scope, open };
+            let (mut new, d) = techo_sync::plan_endpoint(&http, &req)?;
+            if new.person_id == 0 {
+                new.person_id = v.add_person("Me", Some("self"), &[])?;
+            }
+            let ep = v.add_endpoint(&new)?;
             if ctx.json {
                 ctx.print_json(&ep)?;
             } else {
@@ -152,7 +138,7 @@ pub fn run_endpoint(ctx: &mut Ctx, cmd: EndpointCmd) -> anyhow::Result<u8> {
             Ok(0)
         }
         EndpointCmd::SignIn { endpoint, print_url, timeout } => {
-            let mut v = ctx.open()?;
+            let v = ctx.open()?;
             let ep = v.find_endpoint(&endpoint)?;
             let pending = techo_sync::begin_sign_in(&ep)?;
             if print_url {
@@ -167,15 +153,7 @@ pub fn run_endpoint(ctx: &mut Ctx, cmd: EndpointCmd) -> anyhow::Result<u8> {
             }
             let http = techo_sync::Http::new(HttpOptions::default())?;
             let signed = pending.finish(&http, Duration::from_secs(timeout))?;
-            match (&signed.patient, &ep.patient_id) {
-                (Some(p), Some(old)) if p != old => {
-                    bail!("{} signed you in as another patient than before; nothing was stored — sign in with the same account, or add the endpoint again for the other person", ep.name)
-                }
-                (Some(p), None) => v.set_endpoint_patient(ep.id, p)?,
-                (None, None) => bail!("{} did not say which patient you are (no patient context); nothing was stored — tell the facility", ep.name),
-                _ => {}
-            }
-            v.save_endpoint_tokens(ep.id, &signed.tokens)?;
+            techo_sync::complete_sign_in(&std::sync::Mutex::new(v), &ep, &signed)?;
             eprintln!("techo: signed in to {}; sync with `techo sync {}`", ep.name, ep.id);
             Ok(0)
         }

@@ -120,10 +120,9 @@ impl EndpointReport {
 }
 
 /// Syncs the endpoints (all of them when `ids` is empty), concurrently, and returns one report each.
-pub fn sync(vault: &Mutex<Vault>, ids: &[i64], opts: &SyncOptions, progress: &(dyn Fn(&Progress) + Sync)) -> Result<Vec<EndpointReport>> {
+pub fn sync<V: VaultAccess>(vault: &V, ids: &[i64], opts: &SyncOptions, progress: &(dyn Fn(&Progress) + Sync)) -> Result<Vec<EndpointReport>> {
     let endpoints: Vec<Endpoint> = {
-        let v = lock(vault);
-        let all = v.endpoints()?;
+        let all = vault.with(|v| v.endpoints())??;
         if ids.is_empty() {
             all
         } else {
@@ -148,12 +147,31 @@ pub fn sync(vault: &Mutex<Vault>, ids: &[i64], opts: &SyncOptions, progress: &(d
     Ok(out)
 }
 
-pub(crate) fn lock(vault: &Mutex<Vault>) -> std::sync::MutexGuard<'_, Vault> {
-    vault.lock().unwrap_or_else(|e| e.into_inner())
+/// How the sync reaches the vault: through [`VaultAccess::with`], for one short step at a time
+/// (a page's commit, a token's save), so the vault stays usable by others while a sync runs.
+pub trait VaultAccess: Sync {
+    /// Runs `f` on the vault, or fails with `techo_core::Error::Locked` when the vault has been
+    /// locked meanwhile (the app's auto-lock): the sync then stops, keeping every committed page.
+    fn with<R>(&self, f: impl FnOnce(&mut Vault) -> R) -> std::result::Result<R, techo_core::Error>;
+}
+
+/// The CLI's vault: open for the whole run.
+impl VaultAccess for Mutex<Vault> {
+    fn with<R>(&self, f: impl FnOnce(&mut Vault) -> R) -> std::result::Result<R, techo_core::Error> {
+        Ok(f(&mut self.lock().unwrap_or_else(|e| e.into_inner())))
+    }
+}
+
+/// The app's vault: `None` while locked.
+impl VaultAccess for Mutex<Option<Vault>> {
+    fn with<R>(&self, f: impl FnOnce(&mut Vault) -> R) -> std::result::Result<R, techo_core::Error> {
+        let mut guard = self.lock().unwrap_or_else(|e| e.into_inner());
+        guard.as_mut().map(f).ok_or(techo_core::Error::Locked)
+    }
 }
 
 /// Syncs one endpoint and records the run in the vault.
-pub fn sync_one(vault: &Mutex<Vault>, http: &Http, ep: Endpoint, opts: &SyncOptions, progress: &(dyn Fn(&Progress) + Sync)) -> EndpointReport {
+pub fn sync_one<V: VaultAccess>(vault: &V, http: &Http, ep: Endpoint, opts: &SyncOptions, progress: &(dyn Fn(&Progress) + Sync)) -> EndpointReport {
     let started = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let mut report = EndpointReport {
@@ -178,30 +196,30 @@ pub fn sync_one(vault: &Mutex<Vault>, http: &Http, ep: Endpoint, opts: &SyncOpti
     }
     report.duration_ms = started.elapsed().as_millis() as u64;
     let json = serde_json::to_string(&report).unwrap_or_else(|_| "{}".into());
-    let mut v = lock(vault);
     let status = match report.outcome {
         RunOutcome::Ok => (EndpointStatus::Ready, None),
         RunOutcome::NeedsSignIn => (EndpointStatus::NeedsSignIn, report.errors.last().cloned()),
         RunOutcome::Partial | RunOutcome::Failed => (EndpointStatus::Error, report.errors.first().cloned()),
     };
-    if let Err(e) = v.set_endpoint_status(ep.id, status.0, status.1.as_deref()).and_then(|_| v.record_sync_run(ep.id, &started_at, report.outcome.as_str(), &json).map(|_| ())) {
+    let saved = vault.with(|v| v.set_endpoint_status(ep.id, status.0, status.1.as_deref()).and_then(|_| v.record_sync_run(ep.id, &started_at, report.outcome.as_str(), &json).map(|_| ())));
+    if let Err(e) = saved.and_then(|r| r) {
         report.errors.push(format!("the sync report could not be saved: {e}"));
         report.error_codes.push(e.general_code().to_owned());
     }
     report
 }
 
-struct Session<'a> {
-    vault: &'a Mutex<Vault>,
+struct Session<'a, V> {
+    vault: &'a V,
     http: &'a Http,
     ep: Endpoint,
     tokens: Option<EndpointTokens>,
 }
 
-impl Session<'_> {
+impl<V: VaultAccess> Session<'_, V> {
     fn run(&mut self, opts: &SyncOptions, report: &mut EndpointReport, progress: &(dyn Fn(&Progress) + Sync)) -> Result<()> {
         if matches!(self.ep.auth, EndpointAuth::Smart { .. }) {
-            self.tokens = lock(self.vault).endpoint_tokens(self.ep.id)?;
+            self.tokens = self.vault.with(|v| v.endpoint_tokens(self.ep.id))??;
             if self.tokens.is_none() {
                 return Err(self.needs_sign_in("not signed in yet".into()));
             }
@@ -265,13 +283,12 @@ impl Session<'_> {
         let Some(current) = self.tokens.as_ref() else { return Err(self.needs_sign_in("not signed in yet".into())) };
         match smart::refresh(self.http, &self.ep, current) {
             Ok(signed) => {
-                lock(self.vault).save_endpoint_tokens(self.ep.id, &signed.tokens)?;
+                self.vault.with(|v| v.save_endpoint_tokens(self.ep.id, &signed.tokens))??;
                 self.tokens = Some(signed.tokens);
                 Ok(())
             }
             Err(RefreshError::Refused(reason)) => {
-                let mut v = lock(self.vault);
-                v.forget_endpoint_tokens(self.ep.id)?;
+                self.vault.with(|v| v.forget_endpoint_tokens(self.ep.id))??;
                 Err(self.needs_sign_in(reason))
             }
             Err(RefreshError::Failed(e)) => Err(e),
@@ -287,7 +304,7 @@ impl Session<'_> {
         report: &mut EndpointReport,
         progress: &(dyn Fn(&Progress) + Sync),
     ) -> Result<()> {
-        let cursor = lock(self.vault).sync_cursor(self.ep.id, rtype)?;
+        let cursor = self.vault.with(|v| v.sync_cursor(self.ep.id, rtype))??;
         let base = url::Url::parse(&self.ep.base_url)
             .map_err(|e| SyncError::Unreachable { endpoint: self.ep.name.clone(), reason: format!("the address is not a valid URL ({e})") })?;
         let mut url = match cursor.next_url.as_deref().and_then(|u| url::Url::parse(u).ok()).filter(|u| same_origin(u, &base)) {
@@ -337,7 +354,7 @@ impl Session<'_> {
         tr: &mut TypeReport,
         report: &mut EndpointReport,
     ) -> Result<()> {
-        let r = lock(self.vault).commit_sync_page(self.ep.id, rtype, ndjson, cursor)?;
+        let r = self.vault.with(|v| v.commit_sync_page(self.ep.id, rtype, ndjson, cursor))??;
         tr.pages += 1;
         tr.received += received;
         tr.new += r.new;

@@ -21,6 +21,8 @@ pub enum SyncError {
     ForeignLink { endpoint: String, origin: String },
     #[error("{endpoint} needs you to sign in again ({reason}); the records already pulled stay — run `techo endpoint sign-in {id}` or use Sign in in the app")]
     NeedsSignIn { endpoint: String, id: i64, reason: String },
+    #[error("{endpoint} cannot be added: {reason}")]
+    Setup { endpoint: String, reason: String },
     #[error("sign-in to {endpoint} failed: {reason}")]
     SignIn { endpoint: String, reason: String },
     #[error("{endpoint} knows no patient for this record; sign in again, or add the endpoint with its patient id (--patient)")]
@@ -40,6 +42,7 @@ impl SyncError {
             SyncError::TooBusy { .. } => "server_busy",
             SyncError::ForeignLink { .. } => "foreign_link",
             SyncError::NeedsSignIn { .. } => "needs_sign_in",
+            SyncError::Setup { .. } => "endpoint_setup",
             SyncError::SignIn { .. } => "sign_in_failed",
             SyncError::NoPatient { .. } => "no_patient",
             SyncError::Vault(e) => e.general_code(),

@@ -12,9 +12,11 @@
 pub mod engine;
 mod error;
 pub mod http;
+pub mod setup;
 pub mod smart;
 
-pub use engine::{sync, sync_one, EndpointReport, Progress, RunOutcome, SyncOptions, TypeReport};
+pub use engine::{sync, sync_one, VaultAccess, EndpointReport, Progress, RunOutcome, SyncOptions, TypeReport};
 pub use error::{Result, SyncError};
 pub use http::{Http, HttpOptions};
+pub use setup::{complete_sign_in, plan_endpoint, AddRequest};
 pub use smart::{begin_sign_in, discover, Discovery, PendingSignIn, SignedIn, SmartConfig};
