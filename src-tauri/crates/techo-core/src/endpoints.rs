@@ -275,6 +275,27 @@ impl Vault {
         self.update_endpoint(id, "UPDATE endpoints SET patient_id = ?1 WHERE source_id = ?2", patient_id)
     }
 
+    /// Moves the endpoint to another base URL (a server that changed address, e.g. the app's
+    /// demo hospital on another loopback port). Its records, cursors and tokens stay; a next
+    /// link saved mid-pass on the old address is dropped (the pass restarts from its cursor,
+    /// and the old origin never gets the token).
+    pub fn set_endpoint_base_url(&mut self, id: i64, base_url: &str) -> Result<Endpoint> {
+        let base = normalize_base_url(base_url)?;
+        let current = self.endpoint(id)?;
+        if current.base_url == base {
+            return Ok(current);
+        }
+        let tx = self.conn.transaction()?;
+        let taken: Option<i64> = tx.query_row("SELECT id FROM sources WHERE uri = ?1 AND id != ?2", params![base, id], |r| r.get(0)).optional()?;
+        if let Some(other) = taken {
+            return Err(Error::InvalidInput(format!("{base} is already the address of source {other}")));
+        }
+        tx.execute("UPDATE sources SET uri = ?1 WHERE id = ?2", params![base, id])?;
+        tx.execute("UPDATE sync_cursors SET next_url = NULL WHERE source_id = ?1", [id])?;
+        tx.commit()?;
+        self.endpoint(id)
+    }
+
     /// Marks the endpoint ready, needing sign-in, or failed (with a message for the person).
     pub fn set_endpoint_status(&mut self, id: i64, status: EndpointStatus, message: Option<&str>) -> Result<()> {
         let n = self.conn.execute(

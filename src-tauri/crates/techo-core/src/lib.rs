@@ -14,6 +14,7 @@ pub mod keystore;
 mod platform;
 mod schema;
 mod secret;
+mod settings;
 mod store;
 mod vault;
 mod vitals;
@@ -31,6 +32,7 @@ pub use keys::KdfParams;
 pub use keystore::{KeyStore, MemoryKeyring, NoKeyring, OsKeyring};
 pub use platform::default_vault_dir;
 pub use secret::Key32;
+pub use settings::Setting;
 pub use store::{
     Person, PersonSummary, ProvenanceEntry, RecordDetail, ResourceRow, SearchQuery, SourceInfo, Stats,
     TimelineCursor, TimelineQuery, VersionInfo,

@@ -543,3 +543,48 @@ fn stored_resources_are_compressed_and_damage_is_reported() {
         assert!(matches!(crate::unpack(bad), Err(Error::Corrupt(_))));
     }
 }
+
+#[test]
+fn settings_persist_and_clear() {
+    let (_tmp, dir, mut v) = new_vault();
+    assert_eq!(v.setting(Setting::SyncIntervalMinutes).unwrap(), None);
+    v.set_setting(Setting::SyncIntervalMinutes, Some("60")).unwrap();
+    v.set_setting(Setting::SyncIntervalMinutes, Some("30")).unwrap();
+    v.set_setting(Setting::DemoEndpoint, Some("not a number")).unwrap();
+    assert!(v.set_setting(Setting::DemoEndpoint, Some(&"x".repeat(1001))).is_err());
+    drop(v);
+    let mut v = Vault::open(&dir, Unlock::Passphrase(&pass())).unwrap();
+    assert_eq!(v.setting_i64(Setting::SyncIntervalMinutes).unwrap(), Some(30));
+    assert_eq!(v.setting_i64(Setting::DemoEndpoint).unwrap(), None, "a value that is not a number reads as unset");
+    v.set_setting(Setting::SyncIntervalMinutes, None).unwrap();
+    assert_eq!(v.setting(Setting::SyncIntervalMinutes).unwrap(), None);
+}
+
+#[test]
+fn an_endpoint_moves_to_a_new_address_keeping_its_cursors_but_not_its_next_link() {
+    let (_tmp, _dir, mut v) = new_vault();
+    let person = v.add_person("Me", Some("self"), &[]).unwrap();
+    let new = |url: &str| NewEndpoint {
+        name: url.into(),
+        base_url: url.into(),
+        person_id: person,
+        facility: None,
+        patient_id: Some("p1".into()),
+        auth: EndpointAuth::Open,
+    };
+    let a = v.add_endpoint(&new("http://127.0.0.1:1000/fhir")).unwrap();
+    let b = v.add_endpoint(&new("http://127.0.0.1:2000/fhir")).unwrap();
+    let cursor = SyncCursor {
+        since: Some("2026-01-01T00:00:00Z".into()),
+        next_url: Some("http://127.0.0.1:1000/fhir/Observation?page=2".into()),
+        pass_max: Some("2026-02-01T00:00:00Z".into()),
+    };
+    v.commit_sync_page(a.id, "Observation", Vec::new(), &cursor).unwrap();
+    let moved = v.set_endpoint_base_url(a.id, "http://127.0.0.1:3000/fhir/").unwrap();
+    assert_eq!(moved.base_url, "http://127.0.0.1:3000/fhir");
+    let c = v.sync_cursor(a.id, "Observation").unwrap();
+    assert_eq!((c.since.as_deref(), c.next_url), (Some("2026-01-01T00:00:00Z"), None));
+    let err = v.set_endpoint_base_url(a.id, &b.base_url).unwrap_err();
+    assert!(err.to_string().contains("already"), "{err}");
+    assert_eq!(v.endpoint(a.id).unwrap().base_url, "http://127.0.0.1:3000/fhir", "a refused move changes nothing");
+}

@@ -70,6 +70,10 @@ pub struct HospitalConfig {
     pub port: u16,
     /// Shown on the sign-in page and in the CapabilityStatement.
     pub name: String,
+    /// Stamp the generated record from this instant (ms since the Unix epoch) instead of just
+    /// before now: a hospital restarted with the same config then serves the same
+    /// `meta.lastUpdated`, so a client's incremental sync finds nothing new (the app's demo).
+    pub stamped_from_ms: Option<i64>,
 }
 
 impl Default for HospitalConfig {
@@ -85,6 +89,7 @@ impl Default for HospitalConfig {
             },
             port: 0,
             name: "Techo Demo Hospital".to_owned(),
+            stamped_from_ms: None,
         }
     }
 }
@@ -151,12 +156,13 @@ impl Hospital {
             facilities: cfg.facilities.max(1),
         };
         let n = gen.person_resources(0) as i64;
-        // Stamp the record in the recent past, one millisecond apart, so later upserts
-        // (stamped "now") follow it.
-        let mut store = Store::new(now_ms() - n - 1000);
+        // Stamp the record in the past (just before now, or from the configured instant), one
+        // millisecond apart, so later upserts (stamped "now") follow it.
+        let mut store = Store::new(cfg.stamped_from_ms.filter(|t| *t + n + 1000 < now_ms()).unwrap_or(now_ms() - n - 1000));
         for r in techo_gen::person_resources(&gen, 0) {
             store.upsert(r).map_err(std::io::Error::other)?;
         }
+        store.loaded();
         let auth = match cfg.auth {
             Auth::Open => None,
             Auth::Smart { access_ttl } => Some(Mutex::new(smart::AuthState::new(access_ttl))),
@@ -479,5 +485,26 @@ mod tests {
         let types = h.resource_types();
         assert!(types.iter().any(|t| t == "Patient") && types.iter().any(|t| t == "Observation"));
         h.shutdown();
+    }
+
+    #[test]
+    fn a_restarted_hospital_with_a_fixed_stamp_serves_the_same_last_updated() {
+        let cfg = HospitalConfig {
+            resources: 60,
+            auth: Auth::Open,
+            stamped_from_ms: Some(1_767_225_600_000), // 2026-01-01T00:00:00Z
+            ..HospitalConfig::default()
+        };
+        let stamps = |h: &Hospital| {
+            let store = h.shared.store.read().unwrap_or_else(PoisonError::into_inner);
+            store.last_updated_all()
+        };
+        let a = Hospital::start(cfg.clone()).unwrap();
+        let first = stamps(&a);
+        a.shutdown();
+        let b = Hospital::start(cfg).unwrap();
+        assert_eq!(stamps(&b), first, "same record, same meta.lastUpdated");
+        assert!(first.iter().all(|(_, t)| t.starts_with("2026-01-01T00:00:")), "{:?}", first.first());
+        b.shutdown();
     }
 }

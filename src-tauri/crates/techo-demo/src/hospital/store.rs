@@ -49,6 +49,8 @@ pub(crate) struct Store {
     /// The latest time stamped on a search result (a Bundle's `meta.lastUpdated`): later writes
     /// are stamped after it, so a client may use either as its watermark.
     served: AtomicI64,
+    /// While the initial record is loaded: stamp from `clock` on, 1 ms apart (not from now).
+    loading: bool,
 }
 
 /// A search over one type, already validated.
@@ -99,15 +101,26 @@ fn collect_patient_refs(v: &Value, out: &mut Vec<String>) {
 }
 
 impl Store {
-    /// An empty store whose first write will be stamped no earlier than `start_ms`.
+    /// An empty store for the initial record: its writes are stamped `start_ms`, `start_ms + 1`…
+    /// until [`Store::loaded`]; later writes are stamped from now on.
     pub(crate) fn new(start_ms: i64) -> Store {
         Store {
             clock: start_ms - 1,
+            loading: true,
             ..Store::default()
         }
     }
 
+    /// The initial record is in: from now on writes are stamped with the current time.
+    pub(crate) fn loaded(&mut self) {
+        self.loading = false;
+    }
+
     fn tick(&mut self) -> i64 {
+        if self.loading {
+            self.clock += 1;
+            return self.clock;
+        }
         self.clock = (self.clock + 1)
             .max(now_ms())
             .max(self.served.load(Ordering::SeqCst) + 1);
@@ -187,6 +200,15 @@ impl Store {
             version_id,
             last_updated,
         })
+    }
+
+    /// Every resource's `Type/id` and `meta.lastUpdated` (tests).
+    #[cfg(test)]
+    pub(crate) fn last_updated_all(&self) -> Vec<(String, String)> {
+        let mut all: Vec<(String, String)> =
+            self.index.iter().map(|(k, e)| (k.clone(), crate::util::format_instant(e.last_updated))).collect();
+        all.sort();
+        all
     }
 
     pub(crate) fn len(&self) -> usize {

@@ -35,6 +35,7 @@ pub fn open_hospital(resources: usize) -> Hospital {
         auth: Auth::Open,
         port: 0,
         name: "Test Hospital".into(),
+        stamped_from_ms: None,
     })
     .expect("hospital starts")
 }
@@ -47,6 +48,7 @@ pub fn smart_hospital(ttl: Duration) -> Hospital {
         auth: Auth::Smart { access_ttl: ttl },
         port: 0,
         name: "Test <Hospital> & Co".into(),
+        stamped_from_ms: None,
     })
     .expect("hospital starts")
 }
