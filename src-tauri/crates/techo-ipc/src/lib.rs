@@ -11,6 +11,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+mod sync;
+pub use sync::*;
+
 /// Longest passphrase the shell accepts, in characters.
 pub const MAX_PASSPHRASE_CHARS: usize = 1024;
 
@@ -117,6 +120,7 @@ pub const COMMAND_NAMES: &[&str] = &[
     SearchCmd::NAME,
     RecordCmd::NAME,
     KeepAliveCmd::NAME,
+    // The sources screen's commands (`sync.rs`) join this list with their shell commands.
 ];
 
 /// Arguments of `unlock_with_passphrase`.
@@ -275,12 +279,17 @@ pub enum ErrorCode {
     NoVault,
     KeyringUnavailable,
     InvalidInput,
+    /// The FHIR server could not be added (unreachable, not FHIR, no usable sign-in).
+    EndpointUnusable,
+    /// A sign-in could not start or finish.
+    SignInFailed,
+    NotFound,
     Internal,
 }
 
 impl ErrorCode {
     /// All codes, in declaration order.
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 13] = [
         ErrorCode::WrongPassphrase,
         ErrorCode::NotAVault,
         ErrorCode::PlaintextDatabase,
@@ -290,6 +299,9 @@ impl ErrorCode {
         ErrorCode::NoVault,
         ErrorCode::KeyringUnavailable,
         ErrorCode::InvalidInput,
+        ErrorCode::EndpointUnusable,
+        ErrorCode::SignInFailed,
+        ErrorCode::NotFound,
         ErrorCode::Internal,
     ];
 
@@ -305,6 +317,9 @@ impl ErrorCode {
             ErrorCode::NoVault => "no_vault",
             ErrorCode::KeyringUnavailable => "keyring_unavailable",
             ErrorCode::InvalidInput => "invalid_input",
+            ErrorCode::EndpointUnusable => "endpoint_unusable",
+            ErrorCode::SignInFailed => "sign_in_failed",
+            ErrorCode::NotFound => "not_found",
             ErrorCode::Internal => "internal",
         }
     }
@@ -432,6 +447,9 @@ mod tests {
             (ErrorCode::NoVault, "no_vault"),
             (ErrorCode::KeyringUnavailable, "keyring_unavailable"),
             (ErrorCode::InvalidInput, "invalid_input"),
+            (ErrorCode::EndpointUnusable, "endpoint_unusable"),
+            (ErrorCode::SignInFailed, "sign_in_failed"),
+            (ErrorCode::NotFound, "not_found"),
             (ErrorCode::Internal, "internal"),
         ];
         assert_eq!(expected.len(), ErrorCode::ALL.len());

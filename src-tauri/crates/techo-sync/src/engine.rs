@@ -540,6 +540,17 @@ pub fn clamp_interval(minutes: u64) -> Duration {
     Duration::from_secs(minutes.clamp(15, 24 * 60) * 60)
 }
 
+/// When the next scheduled sync is due: `interval` after the oldest of the endpoints' last
+/// syncs (now, for an endpoint never synced); `None` without endpoints. IO-free.
+pub fn next_scheduled(
+    last_syncs: &[Option<chrono::DateTime<chrono::Utc>>],
+    interval: Duration,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    let interval = chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::MAX);
+    last_syncs.iter().map(|l| l.map_or(now, |t| t.checked_add_signed(interval).unwrap_or(t))).min()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -551,6 +562,17 @@ mod tests {
             b["link"] = json!([{"relation": "self", "url": "http://h/fhir/Observation"}, {"relation": "next", "url": n}]);
         }
         b
+    }
+
+    #[test]
+    fn the_next_scheduled_sync_follows_the_stalest_endpoint() {
+        use chrono::TimeZone;
+        let t = |h: u32, m: u32| chrono::Utc.with_ymd_and_hms(2026, 11, 28, h, m, 0).unwrap();
+        let hour = Duration::from_secs(3600);
+        assert_eq!(next_scheduled(&[], hour, t(12, 0)), None, "nothing to sync");
+        assert_eq!(next_scheduled(&[Some(t(11, 30)), Some(t(10, 45))], hour, t(12, 0)), Some(t(11, 45)));
+        assert_eq!(next_scheduled(&[Some(t(11, 30)), None], hour, t(12, 0)), Some(t(12, 0)), "never synced: now");
+        assert_eq!(next_scheduled(&[Some(t(11, 30))], Duration::MAX, t(12, 0)), Some(t(11, 30)), "no overflow");
     }
 
     #[test]
