@@ -664,8 +664,13 @@ impl Pass<'_, '_> {
         let others = match self.others {
             Some(o) => o,
             None => {
+                // Asked of `imports` (every record is written by an import of its person and
+                // source), not of `records`: there it scanned all of the person's records, once
+                // per sync page, which made a big first sync quadratic. An import whose
+                // resources all merged into other records still counts: a superset is safe, it
+                // only enables the look-ups below.
                 let o = tx
-                    .prepare_cached("SELECT EXISTS(SELECT 1 FROM records WHERE person_id = ?1 AND source_id != ?2)")?
+                    .prepare_cached("SELECT EXISTS(SELECT 1 FROM imports WHERE person_id = ?1 AND source_id != ?2)")?
                     .query_row(params![person, self.source_id], |r| r.get::<_, bool>(0))?;
                 self.others = Some(o);
                 o
