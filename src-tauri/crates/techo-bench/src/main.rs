@@ -8,7 +8,10 @@
 //! (d) query latency (timeline page, full-text search) on a big vault, in-process through
 //!     techo-core;
 //! (e) home-vitals CSV import: a deterministic file of home blood-pressure readings (Japanese
-//!     headers) through `techo vitals import`, rows/s, then the same file again (must add 0).
+//!     headers) through `techo vitals import`, rows/s, then the same file again (must add 0);
+//! (f) sync: `techo sync` pulling a big record from a loopback FHIR peer (Medplum under node,
+//!     `tests/peers/fhir-server.mjs`) vs a plain HTTP client fetching the same pages, with the
+//!     client's CPU share of wall time ([`sync`]).
 //!
 //! It prints a Markdown report and writes it to `target/bench/report.md`. Output holds counts
 //! and timings only. Run it through `scripts/bench.sh`, which builds what it needs.
@@ -23,6 +26,8 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use secrecy::SecretString;
 use techo_gen::{GenConfig, GenFormat};
+
+mod sync;
 
 /// The bench vaults' passphrase (synthetic data only).
 const PASSPHRASE: &str = "techo-bench synthetic vault passphrase";
@@ -53,11 +58,16 @@ struct Opts {
     keep: bool,
     reuse_big: bool,
     csv_rows: usize,
+    sync_resources: usize,
+    sync_page_size: u32,
+    node: String,
+    peers: PathBuf,
 }
 
 const USAGE: &str = "usage: techo-bench [--resources N] [--big N] [--big-persons N] [--rss-factor F] [--runs N]
                    [--warmup N] [--seed N] [--techo PATH] [--sqlite3 PATH] [--work DIR] [--report FILE]
-                   [--keep] [--reuse-big] [--csv-rows N]
+                   [--keep] [--reuse-big] [--csv-rows N] [--sync-resources N] [--sync-page-size N]
+                   [--node PATH] [--peers DIR]
   --resources N    size of the import record, one person, one Bundle (default 100000)
   --rss-factor F   the RSS check also imports a record F times bigger (default 2.5; 0 = skip)
   --big N          size of the query vault (default 1000000; 0 = skip the query part)
@@ -67,7 +77,12 @@ const USAGE: &str = "usage: techo-bench [--resources N] [--big N] [--big-persons
   --work DIR       scratch folder (default target/bench/work; emptied unless --keep)
   --report FILE    the Markdown report (default target/bench/report.md)
   --reuse-big      keep the query vault between runs and reuse it when it is there
-  --csv-rows N     rows of the home blood-pressure CSV imported by `techo vitals import` (default 10000; 0 = skip)";
+  --csv-rows N     rows of the home blood-pressure CSV imported by `techo vitals import` (default 10000; 0 = skip)
+  --sync-resources N  resources `techo sync` pulls from a loopback FHIR peer (Medplum under node; default
+                   50000; 0 = skip); needs node ≥ 20.19 and `npm ci` in tests/peers
+  --sync-page-size N  `techo sync --page-size` and the baseline's `_count` (default 200, Techo's default)
+  --node PATH      the node binary for the peer (default `node`)
+  --peers DIR      the folder of fhir-server.mjs and its node_modules (default tests/peers)";
 
 fn parse_opts() -> Result<Opts> {
     let exe_dir = std::env::current_exe()?.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -87,6 +102,13 @@ fn parse_opts() -> Result<Opts> {
         keep: false,
         reuse_big: false,
         csv_rows: 10_000,
+        sync_resources: 50_000,
+        sync_page_size: 200,
+        node: "node".into(),
+        peers: {
+            let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../tests/peers");
+            p.canonicalize().unwrap_or(p)
+        },
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -106,6 +128,10 @@ fn parse_opts() -> Result<Opts> {
             "--keep" => o.keep = true,
             "--reuse-big" => o.reuse_big = true,
             "--csv-rows" => o.csv_rows = v()?.parse()?,
+            "--sync-resources" => o.sync_resources = v()?.parse()?,
+            "--sync-page-size" => o.sync_page_size = v()?.parse::<u32>()?.clamp(1, 1000),
+            "--node" => o.node = v()?,
+            "--peers" => o.peers = v()?.into(),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -178,6 +204,19 @@ struct Run {
 fn run_measured(cmd: &mut Command, stdin: &str, log: &Path) -> Result<Run> {
     let out = File::create(log).with_context(|| format!("creating {}", log.display()))?;
     let err = out.try_clone()?;
+    spawn_measured(cmd, stdin, out, err, log)
+}
+
+/// [`run_measured`] with stdout to `stdout` and stderr to `log`.
+fn run_measured_split(cmd: &mut Command, stdin: &str, stdout: &Path, log: &Path) -> Result<Run> {
+    let out = File::create(stdout).with_context(|| format!("creating {}", stdout.display()))?;
+    let err = File::create(log).with_context(|| format!("creating {}", log.display()))?;
+    spawn_measured(cmd, stdin, out, err, log)
+}
+
+/// Spawns `cmd` with `stdin` piped in and waits for it; `log` (where its stderr goes) is quoted
+/// when it fails.
+fn spawn_measured(cmd: &mut Command, stdin: &str, out: File, err: File, log: &Path) -> Result<Run> {
     let prog = format!("{:?}", cmd.get_program());
     let start = Instant::now();
     let mut child = cmd
@@ -568,6 +607,7 @@ fn render(
     q_errs: &[String],
     gen: &[(String, u64, Duration)],
     csv: &std::result::Result<Option<CsvResult>, String>,
+    sync: &std::result::Result<Option<sync::SyncResult>, String>,
 ) -> String {
     let mut r = String::new();
     let _ = writeln!(r, "# Techo benchmark\n");
@@ -696,6 +736,8 @@ fn render(
         }
     }
 
+    sync::render(&mut r, o, sync);
+
     let _ = writeln!(r, "\n## Generated inputs\n");
     for (name, n, d) in gen {
         let _ = writeln!(r, "- {name}: {n} resources generated in {:.1} s ({:.0} res/s)", secs(*d), *n as f64 / secs(*d));
@@ -721,6 +763,8 @@ fn real_main() -> Result<i32> {
         bail!("no techo CLI at {} (build it: cargo build --release -p techo-cli)", o.techo.display());
     }
     Command::new(&o.sqlite3).arg("--version").output().map_err(|e| anyhow!("no `{}` ({e}); install the sqlite3 CLI (scripts/setup.sh --cli)", o.sqlite3))?;
+    // before anything long: the sync part needs node and the peers' npm packages
+    let node = if o.sync_resources > 0 { Some(sync::preflight(&o)?) } else { None };
     fs::create_dir_all(&o.work)?;
     if let Some(p) = o.report.parent() {
         fs::create_dir_all(p)?;
@@ -787,6 +831,18 @@ fn real_main() -> Result<i32> {
         }
     };
 
+    // (f): sync from the loopback FHIR peer
+    let sync = match &node {
+        None => Ok(None),
+        Some((major, version)) => match sync::run(&o, &techo, *major, version) {
+            Ok(s) => Ok(Some(s)),
+            Err(e) => {
+                say(format!("[sync] failed: {e:#}"));
+                Err(format!("{e:#}"))
+            }
+        },
+    };
+
     // (d): the big vault
     let mut big: Option<ImportResult> = None;
     let mut big_note = String::new();
@@ -844,10 +900,14 @@ fn real_main() -> Result<i32> {
         big_note = "The big query vault was skipped (--big 0); only the import vault was queried.".into();
     }
 
-    let report = render(&o, &imports, &import_errs, big.as_ref(), &big_note, &qs, &q_errs, &gen_log, &csv);
+    let report = render(&o, &imports, &import_errs, big.as_ref(), &big_note, &qs, &q_errs, &gen_log, &csv, &sync);
     fs::write(&o.report, &report)?;
     println!("{report}");
     say(format!("report written to {}", o.report.display()));
-    let failed = !import_errs.is_empty() || !q_errs.is_empty() || csv.as_ref().is_err() || csv.as_ref().is_ok_and(|c| c.as_ref().is_some_and(|c| c.added_by_second != 0));
+    let failed = !import_errs.is_empty()
+        || !q_errs.is_empty()
+        || csv.as_ref().is_err()
+        || csv.as_ref().is_ok_and(|c| c.as_ref().is_some_and(|c| c.added_by_second != 0))
+        || sync.is_err();
     Ok(if failed { 1 } else { 0 })
 }
