@@ -26,7 +26,9 @@ const DEFAULT_AUTOLOCK: Duration = Duration::from_secs(10 * 60);
 /// Dropping the `Vault` locks it (the core closes its connections and forgets the key).
 pub struct VaultState {
     dir: Option<PathBuf>,
-    vault: Mutex<Option<Vault>>,
+    /// `pub(crate)`: the sync (sources.rs) takes it one short step at a time through
+    /// `techo_sync::VaultAccess`.
+    pub(crate) vault: Mutex<Option<Vault>>,
     /// When a person last used the unlocked vault (a command, or a keep-alive from the window).
     last_used: Mutex<Instant>,
     idle_limit: Duration,
@@ -55,6 +57,17 @@ impl VaultState {
     /// Notes that the vault is in use now.
     fn touch(&self) {
         *self.last_used.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
+    }
+
+    /// Notes a use when the vault is unlocked (a command the person gave; never a poll).
+    pub(crate) fn touch_if_unlocked(&self) {
+        if self.vault().is_some() {
+            self.touch();
+        }
+    }
+
+    pub(crate) fn is_unlocked(&self) -> bool {
+        self.vault().is_some()
     }
 
     /// Locks the vault when it has not been used for the idle limit: the `Vault` is dropped,
@@ -117,7 +130,7 @@ impl VaultState {
 /// Maps a core error to the wire: its stable code and its `Display` (the core writes those as
 /// plain sentences without health data or secrets), never `Debug`. Codes the UI does not know
 /// (e.g. the core's `io`) travel as `internal` with the core's sentence.
-fn core_error(e: techo_core::Error) -> IpcError {
+pub(crate) fn core_error(e: techo_core::Error) -> IpcError {
     // Vitals errors carry their own detailed codes; on the wire they are `invalid_input`.
     let code = ErrorCode::from_code(e.general_code());
     if code == ErrorCode::Internal {

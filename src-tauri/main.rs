@@ -7,6 +7,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod sources;
 
 use tauri::Manager;
 
@@ -14,12 +15,15 @@ fn main() {
     let state = commands::VaultState::from_env();
     let result = tauri::Builder::default()
         .manage(state)
-        // Auto-lock: once a second, lock a vault left unused for the idle limit.
+        .manage(sources::SyncState::default())
+        // Once a second: lock a vault left unused for the idle limit, then run the sync
+        // schedule (a locked vault is never synced).
         .setup(|app| {
             let handle = app.handle().clone();
             std::thread::spawn(move || loop {
                 std::thread::sleep(std::time::Duration::from_secs(1));
                 handle.state::<commands::VaultState>().lock_if_idle();
+                sources::tick(&handle);
             });
             Ok(())
         })
@@ -33,6 +37,14 @@ fn main() {
             commands::search,
             commands::record,
             commands::keep_alive,
+            sources::endpoints,
+            sources::add_demo_hospital,
+            sources::add_endpoint,
+            sources::begin_sign_in,
+            sources::sign_out,
+            sources::sync_now,
+            sources::sync_status,
+            sources::set_sync_interval,
         ])
         .run(tauri::generate_context!("tauri.conf.json"));
     if let Err(e) = result {

@@ -120,7 +120,14 @@ pub const COMMAND_NAMES: &[&str] = &[
     SearchCmd::NAME,
     RecordCmd::NAME,
     KeepAliveCmd::NAME,
-    // The sources screen's commands (`sync.rs`) join this list with their shell commands.
+    EndpointsCmd::NAME,
+    AddDemoHospitalCmd::NAME,
+    AddEndpointCmd::NAME,
+    BeginSignInCmd::NAME,
+    SignOutCmd::NAME,
+    SyncNowCmd::NAME,
+    SyncStatusCmd::NAME,
+    SetSyncIntervalCmd::NAME,
 ];
 
 /// Arguments of `unlock_with_passphrase`.
