@@ -1,7 +1,9 @@
-//! The one screen of this stage: unlock the vault, then list its persons with their counts.
+//! The app's window: unlock the vault, then list its persons with their counts; from there a
+//! person's record (`record.rs`) or the sources screen (`sources.rs`).
 
 use crate::ipc::invoke;
 use crate::record::PersonView;
+use crate::sources::Sources;
 use crate::view;
 use std::cell::Cell;
 use std::rc::Rc;
@@ -58,6 +60,10 @@ pub fn App() -> Html {
     let input = use_node_ref();
     // The person whose record is open, if any.
     let open_person = use_state(|| None::<PersonSummary>);
+    // Whether the sources screen is open.
+    let open_sources = use_state(|| false);
+    // Counts the locks, so that an answer asked for before one is not shown after it.
+    let locks = use_mut_ref(|| 0u64);
 
     // On start: find the vault; if it is locked, try the OS keyring before asking.
     {
@@ -98,6 +104,8 @@ pub fn App() -> Html {
         let screen = screen.clone();
         let notice = notice.clone();
         let open_person = open_person.clone();
+        let open_sources = open_sources.clone();
+        let locks = locks.clone();
         let unlocked = matches!(*screen, Screen::Unlocked { .. });
         use_effect_with(unlocked, move |unlocked| {
             let stop = Rc::new(Cell::new(false));
@@ -111,7 +119,9 @@ pub fn App() -> Html {
                         }
                         if let Ok(status) = invoke::<VaultStatusCmd>(&NoArgs {}).await {
                             if !status.unlocked && !stop.get() {
+                                *locks.borrow_mut() += 1;
                                 open_person.set(None);
+                                open_sources.set(false);
                                 notice.set(Some(Notice::Note(view::auto_lock_note(status.auto_lock_seconds))));
                                 screen.set(Screen::Locked { path: status.vault_path });
                                 return;
@@ -202,9 +212,13 @@ pub fn App() -> Html {
         let notice = notice.clone();
         let busy = busy.clone();
         let open_person = open_person.clone();
+        let open_sources = open_sources.clone();
+        let locks = locks.clone();
         Callback::from(move |_: MouseEvent| {
             let (screen, notice, busy) = (screen.clone(), notice.clone(), busy.clone());
+            *locks.borrow_mut() += 1;
             open_person.set(None);
+            open_sources.set(false);
             busy.set(true);
             spawn_local(async move {
                 match invoke::<LockCmd>(&NoArgs {}).await {
@@ -217,6 +231,35 @@ pub fn App() -> Html {
                     Err(e) => notice.set(Some(Notice::Error(e.message))),
                 }
                 busy.set(false);
+            });
+        })
+    };
+
+    let on_open_sources = {
+        let (open_sources, open_person, notice) = (open_sources.clone(), open_person.clone(), notice.clone());
+        Callback::from(move |_: MouseEvent| {
+            open_person.set(None);
+            notice.set(None);
+            open_sources.set(true);
+        })
+    };
+
+    // Back from the sources screen: the persons again, with the counts a sync changed.
+    let on_close_sources = {
+        let (screen, notice, open_sources, locks) = (screen.clone(), notice.clone(), open_sources.clone(), locks.clone());
+        Callback::from(move |_: ()| {
+            open_sources.set(false);
+            let (screen, notice, locks) = (screen.clone(), notice.clone(), locks.clone());
+            let before = *locks.borrow();
+            spawn_local(async move {
+                let answer = invoke::<PersonSummariesCmd>(&NoArgs {}).await;
+                if *locks.borrow() != before {
+                    return;
+                }
+                match answer {
+                    Ok(persons) => screen.set(Screen::Unlocked { persons }),
+                    Err(e) => notice.set(Some(Notice::Error(e.message))),
+                }
             });
         })
     };
@@ -260,9 +303,17 @@ pub fn App() -> Html {
                         { view::persons_label(persons.len()) }{ " · " }
                         { view::format_count(view::total_resources(persons)) }{ " resources" }
                     </p>
-                    <button class="secondary" onclick={on_lock} disabled={*busy}>{ "Lock" }</button>
+                    <div class="toolbar-actions">
+                        // Not `secondary`: Lock stays the toolbar's one secondary button.
+                        if !*open_sources {
+                            <button class="sources-open" onclick={on_open_sources}>{ "Sources" }</button>
+                        }
+                        <button class="secondary lock" onclick={on_lock} disabled={*busy}>{ "Lock" }</button>
+                    </div>
                 </div>
-                if let Some(p) = &*open_person {
+                if *open_sources {
+                    <Sources persons={persons.clone()} on_back={on_close_sources} />
+                } else if let Some(p) = &*open_person {
                     <PersonView person={p.clone()} on_back={{
                         let open_person = open_person.clone();
                         Callback::from(move |_| open_person.set(None))

@@ -21,7 +21,7 @@ pub struct Props {
 }
 
 /// The browser's local day and time of a UTC instant (`YYYY-MM-DD`, `HH:MM`).
-fn local(iso: &str) -> Option<(String, String)> {
+pub(crate) fn local(iso: &str) -> Option<(String, String)> {
     let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(iso));
     let t = d.get_time();
     if t.is_nan() {

@@ -51,7 +51,7 @@ pub fn persons_label(n: usize) -> String {
 /// Rows grouped by day, in the order given (newest first). `local` turns a row's UTC instant
 /// into the person's local `(day, time)` (the browser's time zone in the app); rows without a
 /// date go under "Undated".
-pub fn day_groups<'a>(rows: &'a [RecordRow], local: impl Fn(&str) -> Option<(String, String)>) -> Vec<(String, Vec<(String, &'a RecordRow)>)> {
+pub fn day_groups(rows: &[RecordRow], local: impl Fn(&str) -> Option<(String, String)>) -> Vec<(String, Vec<(String, &RecordRow)>)> {
     let mut groups: Vec<(String, Vec<(String, &RecordRow)>)> = Vec::new();
     for r in rows {
         let (day, time) = r.clinical_date.as_deref().and_then(&local).unwrap_or_else(|| ("Undated".to_string(), String::new()));
