@@ -152,15 +152,18 @@ fn can_sync(ep: &Endpoint) -> bool {
 }
 
 fn to_view(ep: &Endpoint, demo: Option<i64>) -> EndpointView {
+    let smart = matches!(ep.auth, EndpointAuth::Smart { .. });
     EndpointView {
         id: ep.id,
         name: ep.name.clone(),
         base_url: ep.base_url.clone(),
         facility: ep.facility.clone(),
         person_id: ep.person_id,
-        smart: matches!(ep.auth, EndpointAuth::Smart { .. }),
+        smart,
         signed_in: ep.signed_in,
         state: match ep.status {
+            // A SMART source nobody has signed in to yet cannot sync: it is not "ready".
+            EndpointStatus::Ready if smart && !ep.signed_in => EndpointState::NeedsSignIn,
             EndpointStatus::Ready => EndpointState::Ready,
             EndpointStatus::NeedsSignIn => EndpointState::NeedsSignIn,
             EndpointStatus::Error => EndpointState::Error,
@@ -657,6 +660,16 @@ mod tests {
         assert!(can_sync(&endpoint(2, smart(), true, EndpointStatus::Error, None)), "a failed source is tried again");
         assert!(!can_sync(&endpoint(3, smart(), false, EndpointStatus::Ready, None)), "never signed in");
         assert!(!can_sync(&endpoint(4, smart(), true, EndpointStatus::NeedsSignIn, None)), "its sign-in expired");
+    }
+
+    #[test]
+    fn a_smart_source_never_signed_in_to_shows_as_needing_sign_in() {
+        let state = |auth, signed_in, status| to_view(&endpoint(1, auth, signed_in, status, None), None).state;
+        assert_eq!(state(smart(), false, EndpointStatus::Ready), EndpointState::NeedsSignIn, "just added, not signed in yet");
+        assert_eq!(state(smart(), true, EndpointStatus::Ready), EndpointState::Ready);
+        assert_eq!(state(EndpointAuth::Open, false, EndpointStatus::Ready), EndpointState::Ready, "an open server needs no sign-in");
+        assert_eq!(state(smart(), true, EndpointStatus::Error), EndpointState::Error);
+        assert_eq!(state(smart(), true, EndpointStatus::NeedsSignIn), EndpointState::NeedsSignIn);
     }
 
     #[test]
