@@ -244,6 +244,17 @@ pub fn App() -> Html {
         })
     };
 
+    // The sources screen's new person list (after a sync or a new source): the counts above it.
+    let on_sources_persons = {
+        let (screen, locks) = (screen.clone(), locks.clone());
+        let before = *locks.borrow();
+        Callback::from(move |persons: Vec<PersonSummary>| {
+            if *locks.borrow() == before && matches!(*screen, Screen::Unlocked { .. }) {
+                screen.set(Screen::Unlocked { persons });
+            }
+        })
+    };
+
     // Back from the sources screen: the persons again, with the counts a sync changed.
     let on_close_sources = {
         let (screen, notice, open_sources, locks) = (screen.clone(), notice.clone(), open_sources.clone(), locks.clone());
@@ -312,7 +323,7 @@ pub fn App() -> Html {
                     </div>
                 </div>
                 if *open_sources {
-                    <Sources persons={persons.clone()} on_back={on_close_sources} />
+                    <Sources persons={persons.clone()} on_back={on_close_sources} on_persons={on_sources_persons} />
                 } else if let Some(p) = &*open_person {
                     <PersonView person={p.clone()} on_back={{
                         let open_person = open_person.clone();

@@ -31,6 +31,9 @@ pub struct Props {
     /// The vault's persons, for whose record each source feeds.
     pub persons: Vec<PersonSummary>,
     pub on_back: Callback<()>,
+    /// The persons changed (a sync brought records, a source brought a new "Me"): the new list,
+    /// for the counts outside this screen.
+    pub on_persons: Callback<Vec<PersonSummary>>,
 }
 
 #[derive(Clone, PartialEq)]
@@ -63,6 +66,7 @@ struct Shared {
     sign_in: UseStateHandle<Option<SignInState>>,
     notice: UseStateHandle<Option<Notice>>,
     track: Rc<RefCell<Track>>,
+    on_persons: Callback<Vec<PersonSummary>>,
 }
 
 impl Shared {
@@ -78,10 +82,11 @@ impl Shared {
 
     /// Persons can appear with a source (a new "Me" in an empty vault).
     fn refresh_persons(&self) {
-        let persons = self.persons.clone();
+        let (persons, on_persons) = (self.persons.clone(), self.on_persons.clone());
         spawn_local(async move {
             if let Ok(list) = invoke::<PersonSummariesCmd>(&NoArgs {}).await {
-                persons.set(list);
+                persons.set(list.clone());
+                on_persons.emit(list);
             }
         });
     }
@@ -113,6 +118,10 @@ impl Shared {
         if finished || sign_in_ended {
             // New last-sync times and states (signed in, or needing a sign-in again).
             self.refresh_endpoints();
+        }
+        if finished {
+            // New records: new counts.
+            self.refresh_persons();
         }
         self.status.set(Some(s));
     }
@@ -200,6 +209,7 @@ pub fn Sources(props: &Props) -> Html {
         sign_in: sign_in.clone(),
         notice: notice.clone(),
         track,
+        on_persons: props.on_persons.clone(),
     };
 
     // On open: the endpoints, then the status, again every second while a sync runs or a
@@ -447,7 +457,8 @@ pub fn Sources(props: &Props) -> Html {
             html! {
                 <div class={classes!("sign-in-panel", phase)} role="status" aria-live="polite">
                     <p class="sign-in-message">{ headline }</p>
-                    if let Some(m) = &si.message {
+                    // The shell's own sentence for a done sign-in only repeats the headline.
+                    if let Some(m) = si.message.as_ref().filter(|_| si.phase != SignInPhase::Done) {
                         <p class="sign-in-detail">{ m.clone() }</p>
                     }
                     if si.phase == SignInPhase::Waiting {
