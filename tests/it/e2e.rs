@@ -294,3 +294,115 @@ async fn an_unused_vault_locks_itself() {
     c.close().await.expect("close the session");
     drop(driver);
 }
+
+/// Waits until `css` holds text that starts with `prefix`; returns the text.
+async fn wait_for_start(c: &Client, css: &str, prefix: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            if let Ok(t) = e.text().await {
+                if t.trim_start().starts_with(prefix) {
+                    return t;
+                }
+            }
+        }
+        assert!(Instant::now() < deadline, "{css} never started with {prefix:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// "1,234 received: …" → 1234.
+fn received(summary: &str) -> u64 {
+    let n: String = summary.split(" received").next().unwrap_or_default().chars().filter(char::is_ascii_digit).collect();
+    n.parse().unwrap_or_else(|_| panic!("a sync report's counts: {summary:?}"))
+}
+
+/// A new user's first run: add the built-in demo hospital, sign in on its page (the test plays
+/// the browser with the authorize URL the window shows), sync, see the records; the next sync
+/// moves nothing; the interval setting schedules the next one. Afterwards the CLI reads the
+/// same record from the vault.
+#[tokio::test(flavor = "current_thread")]
+async fn a_new_user_adds_the_demo_hospital_signs_in_and_syncs() {
+    if !enabled() {
+        return;
+    }
+    let vault = TempVault::new();
+    // No browser (the test is the browser); a free port for the demo hospital.
+    let driver = Driver::start_with(&vault, &[("TECHO_NO_BROWSER", "1"), ("TECHO_DEMO_PORT", "0")]);
+    let c = driver.client().await;
+    unlock(&c, &vault.passphrase).await;
+    wait_for(&c, ".toolbar").await;
+
+    c.find(Locator::Css("button.sources-open")).await.expect("the Sources button").click().await.expect("open Sources");
+    wait_for(&c, "section.sources").await;
+    wait_for(&c, ".demo-offer button.add-demo").await.click().await.expect("add the demo hospital");
+    wait_for(&c, "li.endpoint[data-state=needs-sign-in]").await;
+    assert!(c.find(Locator::Css(".demo-offer")).await.is_err(), "the demo offer stays after the demo hospital was added");
+
+    // Sign in: the window shows the authorize URL and waits; the "browser" allows access and
+    // follows the redirect to the app's loopback listener.
+    wait_for(&c, "button.sign-in").await.click().await.expect("sign in");
+    wait_for(&c, ".sign-in-panel.waiting").await;
+    let url = wait_for_start(&c, "p.sign-in-url", "http://127.0.0.1:").await;
+    assert!(url.contains("code_challenge_method=S256") && url.contains("state="), "a SMART authorize request with PKCE");
+    tokio::task::spawn_blocking(move || {
+        let back = techo_demo::hospital::sign_in(url.trim(), techo_demo::hospital::Decision::Allow).expect("the demo hospital's sign-in page");
+        assert!(back.starts_with("http://127.0.0.1:"), "the hospital redirects to the app's loopback listener");
+        let page = reqwest::blocking::get(&back).expect("the app's redirect listener answers");
+        assert_eq!(page.status().as_u16(), 200);
+    })
+    .await
+    .expect("the browser's part");
+    wait_for(&c, ".sign-in-panel.done").await;
+    wait_for(&c, "li.endpoint[data-state=ready]").await;
+
+    // Sync: progress, then a report; the persons screen shows the records.
+    wait_for(&c, "button.sync-all").await.click().await.expect("sync all");
+    wait_for(&c, "article.sync-report.ok").await;
+    let first = c.find(Locator::Css("article.sync-report.ok .report-counts")).await.expect("the report's counts").text().await.expect("text");
+    let n = received(&first);
+    assert!(n >= 1000, "the first sync copies the demo record: {first}");
+    assert!(first.contains(&format!("{} new", techo_count(n))), "everything is new on a first sync: {first}");
+    // The counts above the screen follow the sync.
+    wait_for_text(&c, ".toolbar .summary", &format!("{} resources", techo_count(n))).await;
+    let shot = c.screenshot().await.expect("screenshot");
+    save_screenshot(&shot, "sources.png");
+
+    // The next sync of the unchanged hospital moves nothing.
+    wait_for(&c, "button.sync-all:not([disabled])").await.click().await.expect("sync again");
+    let second = wait_for_start(&c, "article.sync-report.ok .report-counts", "0 received").await;
+    assert!(second.contains("0 new"), "{second}");
+
+    // The schedule: every hour, and the window says when the next sync is.
+    let select = wait_for(&c, "select#sync-interval").await;
+    select.select_by_value("60").await.expect("choose every hour");
+    wait_for_text(&c, ".next-sync", "next sync in").await;
+
+    c.find(Locator::Css("button.sources-close")).await.expect("back").click().await.expect("back to persons");
+    wait_for(&c, "table.persons").await;
+    let table = wait_for_text(&c, "table.persons", &techo_count(n)).await;
+    assert!(!table.is_empty());
+    c.close().await.expect("close the session");
+    drop(driver);
+
+    // Started again: the interval is kept, and the restarted demo hospital (which forgets its
+    // sign-ins) asks for a new sign-in in words; the records stay.
+    let driver = Driver::start_with(&vault, &[("TECHO_NO_BROWSER", "1"), ("TECHO_DEMO_PORT", "0")]);
+    let c = driver.client().await;
+    unlock(&c, &vault.passphrase).await;
+    wait_for_text(&c, "table.persons", &techo_count(n)).await;
+    c.find(Locator::Css("button.sources-open")).await.expect("the Sources button").click().await.expect("open Sources");
+    let select = wait_for(&c, "select#sync-interval").await;
+    assert_eq!(select.prop("value").await.expect("the interval").as_deref(), Some("60"), "the sync interval is kept in the vault");
+    wait_for(&c, "li.endpoint[data-state=needs-sign-in]").await;
+    wait_for_text(&c, "li.endpoint .endpoint-message", "sign in").await;
+    c.close().await.expect("close the session");
+    drop(driver);
+
+    // The CLI reads the same vault: every synced resource is there.
+    let stats = vault.run(["--json", "stats"]).ok().json();
+    assert_eq!(stats["resources"].as_u64(), Some(n), "the vault holds what the report counted");
+    let endpoints = vault.run(["--json", "endpoint", "list"]).ok().json();
+    let list = endpoints.as_array().expect("endpoint list");
+    assert_eq!(list.len(), 1, "one source: the demo hospital");
+}
