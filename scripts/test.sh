@@ -44,6 +44,9 @@ fi
 say "running the test suite"
 cargo nextest run --workspace --exclude techo-ui --no-fail-fast
 
+say "the UI's own logic (host build of the wasm crate: labels, counts, schedule words)"
+cargo nextest run -p techo-ui --no-fail-fast
+
 say "the OS keyring backend, inside a private D-Bus session with gnome-keyring"
 dbus-run-session -- sh -c '
   printf "techo-test" | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
@@ -53,5 +56,6 @@ dbus-run-session -- sh -c '
 if [ "${1:-}" != "--quick" ]; then
   say "clippy"
   cargo clippy --workspace --exclude techo-ui --all-targets -- -D warnings
+  cargo clippy -p techo-ui --target wasm32-unknown-unknown -- -D warnings
 fi
 say "all tests passed"
