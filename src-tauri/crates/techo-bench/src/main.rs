@@ -103,7 +103,7 @@ fn parse_opts() -> Result<Opts> {
         reuse_big: false,
         csv_rows: 10_000,
         sync_resources: 50_000,
-        sync_page_size: 200,
+        sync_page_size: 500, // techo sync's default (techo_sync::DEFAULT_PAGE_SIZE)
         node: "node".into(),
         peers: {
             let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../tests/peers");

@@ -67,8 +67,8 @@ pub struct SyncArgs {
     /// Only these resource types (comma-separated).
     #[arg(long, value_delimiter = ',')]
     types: Option<Vec<String>>,
-    /// Resources per page asked of the server.
-    #[arg(long, default_value_t = 200)]
+    /// Resources per page asked of the server (each page is one transaction).
+    #[arg(long, default_value_t = techo_sync::DEFAULT_PAGE_SIZE)]
     page_size: u32,
     /// Seconds before one request times out.
     #[arg(long, default_value_t = 60)]

@@ -15,7 +15,7 @@ pub mod http;
 pub mod setup;
 pub mod smart;
 
-pub use engine::{sync, sync_one, VaultAccess, EndpointReport, Progress, RunOutcome, SyncOptions, TypeReport};
+pub use engine::{sync, sync_one, VaultAccess, EndpointReport, Progress, RunOutcome, SyncOptions, TypeReport, DEFAULT_PAGE_SIZE};
 pub use error::{Result, SyncError};
 pub use http::{Http, HttpOptions};
 pub use setup::{complete_sign_in, plan_endpoint, AddRequest};
