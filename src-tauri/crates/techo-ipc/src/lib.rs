@@ -13,6 +13,8 @@ use std::fmt;
 
 mod sync;
 pub use sync::*;
+mod vitals;
+pub use vitals::*;
 
 /// Longest passphrase the shell accepts, in characters.
 pub const MAX_PASSPHRASE_CHARS: usize = 1024;
@@ -128,6 +130,11 @@ pub const COMMAND_NAMES: &[&str] = &[
     SyncNowCmd::NAME,
     SyncStatusCmd::NAME,
     SetSyncIntervalCmd::NAME,
+    VitalKindsCmd::NAME,
+    AddVitalCmd::NAME,
+    VitalsCmd::NAME,
+    AddDiaryCmd::NAME,
+    DiariesCmd::NAME,
 ];
 
 /// Arguments of `unlock_with_passphrase`.
