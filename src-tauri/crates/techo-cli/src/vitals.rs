@@ -557,50 +557,6 @@ fn date_arg(s: Option<String>) -> anyhow::Result<Option<String>> {
 // ------------------------------------------------------------------------- showing values
 
 /// `128/82 mmHg, pulse 70/min, morning, left arm, sitting`; `62.5 kg`; `98 mg/dL (fasting)`.
-pub fn describe(m: &Measurement) -> String {
-    match m {
-        Measurement::BloodPressure(bp) => {
-            let mut s = format!("{}/{} mmHg", format_decimal(bp.systolic, 0), format_decimal(bp.diastolic, 0));
-            if let Some(p) = bp.pulse {
-                s.push_str(&format!(", pulse {}/min", format_decimal(p, 0)));
-            }
-            if let Some(c) = bp.context {
-                s.push_str(if c == BpContext::Morning { ", morning" } else { ", evening" });
-            }
-            if let Some(a) = bp.arm {
-                s.push_str(if a == Arm::Left { ", left arm" } else { ", right arm" });
-            }
-            if let Some(p) = bp.position {
-                s.push_str(match p {
-                    Position::Sitting => ", sitting",
-                    Position::Standing => ", standing",
-                    Position::Lying => ", lying",
-                });
-            }
-            s
-        }
-        Measurement::PainSeverity { score, site } => {
-            let mut s = format!("{}/10", format_decimal(*score, 0));
-            if let Some(site) = site {
-                s.push_str(&format!(" ({})", one_line(site)));
-            }
-            s
-        }
-        other => {
-            let (spec, v) = other.values()[0];
-            let mut s = format!("{} {}", format_decimal(v, spec.decimals), spec.unit.symbol());
-            if let Measurement::BloodGlucose { timing, .. } = other {
-                s.push_str(match timing {
-                    GlucoseTiming::Fasting => " (fasting)",
-                    GlucoseTiming::PostMeal => " (after a meal)",
-                    GlucoseTiming::Random => "",
-                });
-            }
-            s
-        }
-    }
-}
-
 fn when(t: &DateTime<FixedOffset>) -> String {
     t.format("%Y-%m-%d %H:%M %:z").to_string()
 }
@@ -695,7 +651,7 @@ pub fn run_vitals(ctx: &mut Ctx, cmd: VitalsCmd) -> anyhow::Result<u8> {
             let mut out = std::io::stdout().lock();
             for e in &all {
                 let status = if e.status == "final" { String::new() } else { format!("\t[{}]", e.status) };
-                writeln!(out, "{}\t{}\t{}\t{}\t{}{status}", e.record_id, when(&e.reading.effective), e.reading.kind().slug(), describe(&e.reading.measurement), e.source)?;
+                writeln!(out, "{}\t{}\t{}\t{}\t{}{status}", e.record_id, when(&e.reading.effective), e.reading.kind().slug(), e.reading.measurement.describe(), e.source)?;
             }
             Ok(0)
         }
@@ -951,7 +907,7 @@ fn preview_csv(ctx: &Ctx, bytes: &[u8], mapping: Option<Mapping>, opts: &CsvOpti
                     Ok(readings) if readings.is_empty() => writeln!(out, "  row {}: (no values)", r.line)?,
                     Ok(readings) => {
                         for c in readings {
-                            writeln!(out, "  row {}: {}  {}  {}", r.line, when(&c.reading.effective), c.reading.kind().slug(), describe(&c.reading.measurement))?;
+                            writeln!(out, "  row {}: {}  {}  {}", r.line, when(&c.reading.effective), c.reading.kind().slug(), c.reading.measurement.describe())?;
                         }
                     }
                     Err(errors) => {
@@ -1061,45 +1017,12 @@ pub fn run_diary(ctx: &mut Ctx, cmd: DiaryCmd) -> anyhow::Result<u8> {
             let mut out = std::io::stdout().lock();
             for d in &list {
                 let status = if d.status == "completed" { String::new() } else { format!("\t[{}]", d.status) };
-                writeln!(out, "{}\t{}\t{}\t{}\t{}{status}", d.record_id, when(&d.diary.authored), d.diary.entry.kind().slug(), summary(&d.diary.entry), d.source)?;
+                writeln!(out, "{}\t{}\t{}\t{}\t{}{status}", d.record_id, when(&d.diary.authored), d.diary.entry.kind().slug(), d.diary.entry.summary(), d.source)?;
             }
             Ok(0)
         }
         DiaryCmd::Delete { record_id } => delete(ctx, record_id),
     }
-}
-
-fn summary(e: &DiaryEntry) -> String {
-    let mut parts = Vec::new();
-    let mut num = |label: &str, v: Option<String>| {
-        if let Some(v) = v {
-            parts.push(format!("{label} {v}"));
-        }
-    };
-    match e {
-        DiaryEntry::Asthma(a) => {
-            num("daytime symptoms", a.daytime_symptoms.map(|v| format!("{v}/3")));
-            num("night awakenings", a.night_awakenings.map(|v| v.to_string()));
-            num("reliever puffs", a.reliever_puffs.map(|v| v.to_string()));
-            num("PEF morning", a.pef_morning.map(|v| format!("{v} L/min")));
-            num("PEF evening", a.pef_evening.map(|v| format!("{v} L/min")));
-            num("note:", a.note.as_deref().map(one_line));
-        }
-        DiaryEntry::JointPain(j) => {
-            if !j.sites.is_empty() {
-                num("joints", Some(j.sites.iter().map(|s| s.code()).collect::<Vec<_>>().join(",")));
-            }
-            num("severity", j.severity.map(|v| format!("{v}/10")));
-            num("morning stiffness", j.morning_stiffness_minutes.map(|v| format!("{v} min")));
-            num("note:", j.note.as_deref().map(one_line));
-        }
-        DiaryEntry::Mood(m) => {
-            num("mood", m.mood.map(|v| format!("{v}/5")));
-            num("symptoms:", m.symptoms.as_deref().map(one_line));
-            num("note:", m.note.as_deref().map(one_line));
-        }
-    }
-    parts.join("; ")
 }
 
 #[cfg(test)]

@@ -786,6 +786,42 @@ pub fn from_questionnaire_response(qr: &Value) -> Result<ParsedDiary, VitalsErro
     })
 }
 
+impl DiaryEntry {
+    /// The entry as one English line (`mood 4/5; symptoms: …`), for lists.
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        let mut num = |label: &str, v: Option<String>| {
+            if let Some(v) = v {
+                parts.push(format!("{label} {v}"));
+            }
+        };
+        match self {
+            DiaryEntry::Asthma(a) => {
+                num("daytime symptoms", a.daytime_symptoms.map(|v| format!("{v}/3")));
+                num("night awakenings", a.night_awakenings.map(|v| v.to_string()));
+                num("reliever puffs", a.reliever_puffs.map(|v| v.to_string()));
+                num("PEF morning", a.pef_morning.map(|v| format!("{v} L/min")));
+                num("PEF evening", a.pef_evening.map(|v| format!("{v} L/min")));
+                num("note:", a.note.as_deref().map(crate::reading::one_line));
+            }
+            DiaryEntry::JointPain(j) => {
+                if !j.sites.is_empty() {
+                    num("joints", Some(j.sites.iter().map(|s| s.code()).collect::<Vec<_>>().join(",")));
+                }
+                num("severity", j.severity.map(|v| format!("{v}/10")));
+                num("morning stiffness", j.morning_stiffness_minutes.map(|v| format!("{v} min")));
+                num("note:", j.note.as_deref().map(crate::reading::one_line));
+            }
+            DiaryEntry::Mood(m) => {
+                num("mood", m.mood.map(|v| format!("{v}/5")));
+                num("symptoms:", m.symptoms.as_deref().map(crate::reading::one_line));
+                num("note:", m.note.as_deref().map(crate::reading::one_line));
+            }
+        }
+        parts.join("; ")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -487,3 +487,55 @@ pub fn bmi_reading(weight: &Reading, heights: &[Reading]) -> Option<Reading> {
         },
     ))
 }
+
+impl Measurement {
+    /// The reading as a short English phrase (`128/82 mmHg, pulse 70/min, morning`), for lists.
+    pub fn describe(&self) -> String {
+        match self {
+            Measurement::BloodPressure(bp) => {
+                let mut s = format!("{}/{} mmHg", format_decimal(bp.systolic, 0), format_decimal(bp.diastolic, 0));
+                if let Some(p) = bp.pulse {
+                    s.push_str(&format!(", pulse {}/min", format_decimal(p, 0)));
+                }
+                if let Some(c) = bp.context {
+                    s.push_str(if c == BpContext::Morning { ", morning" } else { ", evening" });
+                }
+                if let Some(a) = bp.arm {
+                    s.push_str(if a == Arm::Left { ", left arm" } else { ", right arm" });
+                }
+                if let Some(p) = bp.position {
+                    s.push_str(match p {
+                        Position::Sitting => ", sitting",
+                        Position::Standing => ", standing",
+                        Position::Lying => ", lying",
+                    });
+                }
+                s
+            }
+            Measurement::PainSeverity { score, site } => {
+                let mut s = format!("{}/10", format_decimal(*score, 0));
+                if let Some(site) = site {
+                    s.push_str(&format!(" ({})", one_line(site)));
+                }
+                s
+            }
+            other => {
+                let (spec, v) = other.values()[0];
+                let mut s = format!("{} {}", format_decimal(v, spec.decimals), spec.unit.symbol());
+                if let Measurement::BloodGlucose { timing, .. } = other {
+                    s.push_str(match timing {
+                        GlucoseTiming::Fasting => " (fasting)",
+                        GlucoseTiming::PostMeal => " (after a meal)",
+                        GlucoseTiming::Random => "",
+                    });
+                }
+                s
+            }
+        }
+    }
+}
+
+/// Text on one line, runs of whitespace as one space.
+pub(crate) fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
