@@ -8,6 +8,7 @@
 
 mod commands;
 mod sources;
+mod vitals;
 
 use tauri::Manager;
 
@@ -45,6 +46,11 @@ fn main() {
             sources::sync_now,
             sources::sync_status,
             sources::set_sync_interval,
+            vitals::vital_kinds,
+            vitals::add_vital,
+            vitals::vitals,
+            vitals::add_diary,
+            vitals::diaries,
         ])
         .run(tauri::generate_context!("tauri.conf.json"));
     if let Err(e) = result {

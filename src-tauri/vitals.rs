@@ -1,0 +1,304 @@
+//! The home vitals screen's commands: entering a reading or a diary entry, and a kind's
+//! readings (home and hospital together) for the chart. Thin: parsing the window's fields into
+//! techo-vitals types, then techo-core's `add_reading` / `add_diary` / `vitals` / `diaries`.
+//! Readings are health data: nothing here logs them.
+
+use crate::commands::{core_error, VaultState};
+use chrono::{DateTime, FixedOffset, Local, NaiveDateTime, TimeZone};
+use std::sync::PoisonError;
+use tauri::{AppHandle, Manager};
+use techo_core::techo_vitals::{
+    BloodPressure, BpContext, Diary, DiaryEntry, GlucoseTiming, Measurement, MoodDiary, Reading, Unit, VitalKind,
+};
+use techo_core::{EntryStatus, Vault, VitalsQuery};
+use techo_ipc::{
+    AddDiaryArgs, DiaryAdded, DiaryView, IpcError, VitalAdded, VitalKindInfo, VitalPoint, MAX_VITAL_POINTS,
+};
+
+/// Runs `f` with the unlocked vault on the blocking pool; a command is activity (it postpones
+/// the auto-lock).
+async fn with_vault_mut<T, F>(app: AppHandle, f: F) -> Result<T, IpcError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Vault) -> Result<T, IpcError> + Send + 'static,
+{
+    tauri::async_runtime::spawn_blocking(move || {
+        let vs = app.state::<VaultState>();
+        vs.touch_if_unlocked();
+        let mut guard = vs.vault.lock().unwrap_or_else(PoisonError::into_inner);
+        let vault = guard.as_mut().ok_or_else(IpcError::locked)?;
+        f(vault)
+    })
+    .await
+    .unwrap_or_else(|_| Err(IpcError::internal()))
+}
+
+fn kind_by_slug(slug: &str) -> Result<VitalKind, IpcError> {
+    VitalKind::ALL
+        .into_iter()
+        .find(|k| k.slug() == slug)
+        .ok_or_else(|| IpcError::invalid_input("Choose what you measured from the list."))
+}
+
+/// `YYYY-MM-DDTHH:MM[:SS]` on this computer's clock → an instant with the local offset then.
+fn local_time(at: Option<&str>, now: DateTime<FixedOffset>) -> Result<DateTime<FixedOffset>, IpcError> {
+    let Some(at) = at else { return Ok(now) };
+    techo_ipc::validate_local_time(at)?;
+    let fmt = if at.len() == 16 { "%Y-%m-%dT%H:%M" } else { "%Y-%m-%dT%H:%M:%S" };
+    let naive = NaiveDateTime::parse_from_str(at, fmt)
+        .map_err(|_| IpcError::invalid_input("That date or time does not exist: check the day and the hour."))?;
+    // A time skipped by a daylight-saving change has no local instant; a repeated one takes the first.
+    Local
+        .from_local_datetime(&naive)
+        .earliest()
+        .map(|t| t.fixed_offset())
+        .ok_or_else(|| IpcError::invalid_input("That time does not exist on this computer's clock (a daylight-saving change): choose another."))
+}
+
+/// The window's fields → a reading of `kind` (checked for plausibility by the core).
+fn measurement(kind: VitalKind, args: &techo_ipc::AddVitalArgs) -> Result<Measurement, IpcError> {
+    let need = |v: Option<f64>, what: &str| {
+        v.filter(|v| v.is_finite()).ok_or_else(|| IpcError::invalid_input(format!("Enter the {what} as a number.")))
+    };
+    if kind == VitalKind::BloodPressure {
+        let context = match args.context.as_deref() {
+            None | Some("") => None,
+            Some("morning") => Some(BpContext::Morning),
+            Some("evening") => Some(BpContext::Evening),
+            Some(_) => return Err(IpcError::invalid_input("Choose morning, evening or neither.")),
+        };
+        let pulse = match args.pulse {
+            None => None,
+            Some(p) => Some(need(Some(p), "pulse")?),
+        };
+        return Ok(Measurement::BloodPressure(BloodPressure {
+            systolic: need(args.systolic, "upper (systolic) pressure")?,
+            diastolic: need(args.diastolic, "lower (diastolic) pressure")?,
+            pulse,
+            context,
+            arm: None,
+            position: None,
+        }));
+    }
+    let spec = kind.spec();
+    let value = need(args.value, "value")?;
+    let unit = match args.unit.as_deref() {
+        None | Some("") => spec.units[0],
+        Some(u) => spec
+            .units
+            .iter()
+            .copied()
+            .find(|x| x.ucum() == u)
+            .or_else(|| Unit::parse(u).filter(|x| spec.units.contains(x)))
+            .ok_or_else(|| IpcError::invalid_input(format!("Use {} for {}.", spec.units_text, spec.name_en.to_lowercase())))?,
+    };
+    let m = match kind {
+        VitalKind::FastingGlucose => Measurement::glucose(value, unit, GlucoseTiming::Fasting),
+        VitalKind::BloodGlucose => Measurement::glucose(value, unit, GlucoseTiming::Random),
+        _ => Measurement::from_quantity(kind, value, unit),
+    };
+    m.map_err(|e| core_error(e.into()))
+}
+
+/// What can be entered.
+#[tauri::command]
+pub async fn vital_kinds() -> Result<Vec<VitalKindInfo>, IpcError> {
+    Ok(VitalKind::ALL
+        .into_iter()
+        // BMI is computed from weight and height, never typed in.
+        .filter(|k| *k != VitalKind::Bmi)
+        .map(|k| {
+            let s = k.spec();
+            VitalKindInfo {
+                slug: s.slug.to_owned(),
+                name_en: s.name_en.to_owned(),
+                name_ja: s.name_ja.to_owned(),
+                units: s.units.iter().map(|u| u.ucum().to_owned()).collect(),
+                unit_labels: s.units.iter().map(|u| u.symbol().to_owned()).collect(),
+                blood_pressure: k == VitalKind::BloodPressure,
+                decimals: s.value().decimals,
+            }
+        })
+        .collect())
+}
+
+/// Stores a reading entered in the window (parameters = `techo_ipc::AddVitalArgs`).
+#[tauri::command(rename_all = "snake_case")]
+#[allow(clippy::too_many_arguments)] // one parameter per field of techo_ipc::AddVitalArgs
+pub async fn add_vital(
+    app: AppHandle,
+    person_id: i64,
+    kind: String,
+    at: Option<String>,
+    value: Option<f64>,
+    unit: Option<String>,
+    systolic: Option<f64>,
+    diastolic: Option<f64>,
+    pulse: Option<f64>,
+    context: Option<String>,
+) -> Result<VitalAdded, IpcError> {
+    let args = techo_ipc::AddVitalArgs { person_id, kind, at, value, unit, systolic, diastolic, pulse, context };
+    let kind = kind_by_slug(&args.kind)?;
+    let now = Local::now().fixed_offset();
+    let effective = local_time(args.at.as_deref(), now)?;
+    let reading = Reading::new(effective, measurement(kind, &args)?);
+    with_vault_mut(app, move |v| {
+        let out = v.add_reading(person_id, reading, None, now).map_err(core_error)?;
+        Ok(VitalAdded {
+            record_id: out.record_id,
+            duplicate: out.status == EntryStatus::Duplicate,
+            warnings: out.warnings.iter().map(|w| techo_ipc::as_sentence(&w.to_string())).collect(),
+        })
+    })
+    .await
+}
+
+fn to_point(e: techo_core::VitalEntry) -> VitalPoint {
+    let m = &e.reading.measurement;
+    let values: Vec<f64> = m.values().into_iter().map(|(_, v)| v).collect();
+    VitalPoint {
+        record_id: e.record_id,
+        at: e.reading.effective.to_rfc3339(),
+        values,
+        unit: e.reading.kind().spec().value().unit.symbol().to_owned(),
+        label: m.describe(),
+        home: e.home,
+        source: e.source,
+    }
+}
+
+/// A person's readings of one kind, newest first (parameters = `techo_ipc::VitalsArgs`).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn vitals(app: AppHandle, person_id: i64, kind: String) -> Result<Vec<VitalPoint>, IpcError> {
+    let kind = kind_by_slug(&kind)?;
+    with_vault_mut(app, move |v| {
+        let mut list = v.vitals_query(&VitalsQuery { person: person_id, kind: Some(kind), ..Default::default() }).map_err(core_error)?;
+        list.retain(|e| e.status != "entered-in-error");
+        list.sort_by(|a, b| b.reading.effective.cmp(&a.reading.effective).then(b.record_id.cmp(&a.record_id)));
+        list.truncate(MAX_VITAL_POINTS);
+        Ok(list.into_iter().map(to_point).collect())
+    })
+    .await
+}
+
+/// Stores a symptom / mood diary entry (parameters = `techo_ipc::AddDiaryArgs`).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn add_diary(
+    app: AppHandle,
+    person_id: i64,
+    at: Option<String>,
+    mood: Option<u8>,
+    symptoms: Option<String>,
+    note: Option<String>,
+) -> Result<DiaryAdded, IpcError> {
+    let args = AddDiaryArgs { person_id, at, mood, symptoms, note };
+    techo_ipc::validate_diary(&args)?;
+    let now = Local::now().fixed_offset();
+    let authored = local_time(args.at.as_deref(), now)?;
+    let filled = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let diary = Diary { authored, entry: DiaryEntry::Mood(MoodDiary { mood: args.mood, symptoms: filled(args.symptoms), note: filled(args.note) }) };
+    with_vault_mut(app, move |v| {
+        let out = v.add_diary(person_id, diary, None, now).map_err(core_error)?;
+        Ok(DiaryAdded { record_id: out.record_id, duplicate: out.status == EntryStatus::Duplicate || out.status == EntryStatus::Unchanged })
+    })
+    .await
+}
+
+/// A person's diary entries, newest first (parameters = `techo_ipc::PersonIdArgs`).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn diaries(app: AppHandle, person_id: i64) -> Result<Vec<DiaryView>, IpcError> {
+    with_vault_mut(app, move |v| {
+        let mut list = v.diaries(person_id, None, None, None, false).map_err(core_error)?;
+        list.sort_by(|a, b| b.diary.authored.cmp(&a.diary.authored).then(b.record_id.cmp(&a.record_id)));
+        list.truncate(MAX_VITAL_POINTS);
+        Ok(list
+            .into_iter()
+            .map(|d| DiaryView {
+                record_id: d.record_id,
+                at: d.diary.authored.to_rfc3339(),
+                kind: d.diary.entry.kind().slug().to_owned(),
+                title: d.diary.entry.kind().title_ja().to_owned(),
+                summary: d.diary.entry.summary(),
+            })
+            .collect())
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(kind: &str) -> techo_ipc::AddVitalArgs {
+        techo_ipc::AddVitalArgs {
+            person_id: 1,
+            kind: kind.into(),
+            at: None,
+            value: None,
+            unit: None,
+            systolic: None,
+            diastolic: None,
+            pulse: None,
+            context: None,
+        }
+    }
+
+    #[test]
+    fn every_enterable_kind_has_a_slug_the_shell_reads_back() {
+        let kinds = tauri::async_runtime::block_on(vital_kinds()).unwrap();
+        assert_eq!(kinds.len(), VitalKind::ALL.len() - 1, "all but BMI");
+        for k in &kinds {
+            assert!(kind_by_slug(&k.slug).is_ok(), "{}", k.slug);
+            assert_eq!(k.units.len(), k.unit_labels.len());
+        }
+        assert!(kind_by_slug("bmi").is_ok() && kind_by_slug("blood sugar").is_err());
+    }
+
+    #[test]
+    fn fields_become_readings_in_the_right_units() {
+        let bp = techo_ipc::AddVitalArgs { systolic: Some(128.0), diastolic: Some(82.0), pulse: Some(70.0), context: Some("morning".into()), ..args("blood-pressure") };
+        match measurement(VitalKind::BloodPressure, &bp).unwrap() {
+            Measurement::BloodPressure(b) => assert_eq!((b.systolic, b.diastolic, b.pulse, b.context), (128.0, 82.0, Some(70.0), Some(BpContext::Morning))),
+            m => panic!("{m:?}"),
+        }
+        let slug = VitalKind::BodyTemperature.slug();
+        let f = techo_ipc::AddVitalArgs { value: Some(98.6), unit: Some("[degF]".into()), ..args(slug) };
+        let (_, celsius) = measurement(VitalKind::BodyTemperature, &f).unwrap().values()[0];
+        assert!((celsius - 37.0).abs() < 0.05, "°F is stored as °C: {celsius}");
+        let default_unit = techo_ipc::AddVitalArgs { value: Some(36.8), ..args(slug) };
+        assert_eq!(measurement(VitalKind::BodyTemperature, &default_unit).unwrap().values()[0].1, 36.8);
+    }
+
+    #[test]
+    fn bad_fields_are_sentences_not_readings() {
+        let slug = VitalKind::BodyTemperature.slug();
+        let cases = [
+            (VitalKind::BloodPressure, techo_ipc::AddVitalArgs { systolic: Some(128.0), ..args("blood-pressure") }, "lower (diastolic)"),
+            (VitalKind::BloodPressure, techo_ipc::AddVitalArgs { systolic: Some(f64::NAN), diastolic: Some(80.0), ..args("blood-pressure") }, "upper (systolic)"),
+            (VitalKind::BloodPressure, techo_ipc::AddVitalArgs { systolic: Some(120.0), diastolic: Some(80.0), context: Some("noon".into()), ..args("blood-pressure") }, "morning, evening"),
+            (VitalKind::BodyTemperature, args(slug), "value as a number"),
+            (VitalKind::BodyTemperature, techo_ipc::AddVitalArgs { value: Some(36.8), unit: Some("kg".into()), ..args(slug) }, "°C"),
+            (VitalKind::BodyTemperature, techo_ipc::AddVitalArgs { value: Some(10.0), ..args(slug) }, ""),
+        ];
+        for (kind, a, says) in cases {
+            let e = measurement(kind, &a).and_then(|m| {
+                let now = Local::now().fixed_offset();
+                Reading::new(now, m).check(now).map(|_| ()).map_err(|e| core_error(e.into()))
+            });
+            let e = e.expect_err(says);
+            assert_eq!(e.code, techo_ipc::ErrorCode::InvalidInput, "{says}: {}", e.message);
+            assert!(e.message.contains(says), "{:?} should say {says:?}", e.message);
+        }
+    }
+
+    #[test]
+    fn local_times_read_on_this_computers_clock() {
+        let now = Local::now().fixed_offset();
+        assert_eq!(local_time(None, now).unwrap(), now);
+        let t = local_time(Some("2026-11-28T07:30"), now).unwrap();
+        assert_eq!(t.naive_local().format("%Y-%m-%d %H:%M").to_string(), "2026-11-28 07:30");
+        assert!(local_time(Some("2026-02-30T07:30"), now).is_err(), "no 30 February");
+        assert!(local_time(Some("2026-11-28T25:00"), now).is_err());
+        assert!(local_time(Some("28/11/2026 07:30"), now).is_err());
+    }
+}
