@@ -73,12 +73,21 @@ impl VaultState {
     /// Locks the vault when it has not been used for the idle limit: the `Vault` is dropped,
     /// which closes it and forgets its key. Called every second by the shell's timer.
     pub fn lock_if_idle(&self) -> bool {
-        let idle = self.last_used.lock().unwrap_or_else(PoisonError::into_inner).elapsed();
-        if idle < self.idle_limit {
+        if self.idle() < self.idle_limit {
             return false;
         }
         let mut guard = self.vault();
+        // Again under the vault's lock: an unlock (which holds it through the key derivation)
+        // or a command may have used the vault while this waited for it. Without this second
+        // look, an unlock that began after a long idle was undone the moment it finished.
+        if self.idle() < self.idle_limit {
+            return false;
+        }
         guard.take().is_some()
+    }
+
+    fn idle(&self) -> Duration {
+        self.last_used.lock().unwrap_or_else(PoisonError::into_inner).elapsed()
     }
 
     /// A poisoned lock only means a command panicked; `Option<Vault>` is still consistent.
@@ -327,4 +336,48 @@ pub async fn record(app: AppHandle, record_id: i64) -> Result<RecordView, IpcErr
         })
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: the idle timer read "idle for too long" just before an unlock began, then
+    /// waited for the vault's lock while the unlock derived the key, and took the vault the
+    /// moment the unlock finished (seen in the e2e test `an_unused_vault_locks_itself`: the
+    /// second unlock after an auto-lock showed "The vault is locked").
+    #[test]
+    fn an_unlock_after_a_long_idle_is_not_undone_by_the_idle_timer() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().join("vault");
+        let pass = SecretString::from("correct horse battery staple");
+        drop(Vault::create(&dir, &pass, None).expect("a new vault"));
+        let state = std::sync::Arc::new(VaultState {
+            dir: Some(dir),
+            vault: Mutex::new(None),
+            last_used: Mutex::new(Instant::now() - Duration::from_secs(60)),
+            idle_limit: Duration::from_secs(5),
+        });
+        // The unlock holds the vault's lock through Argon2id (hundreds of milliseconds).
+        let unlocking = {
+            let state = state.clone();
+            let pass = pass.clone();
+            std::thread::spawn(move || state.unlock(Unlock::Passphrase(&pass)).map(|s| s.unlocked))
+        };
+        // Wait until the unlock holds the lock, then let the timer fire: it sees a stale
+        // "last used" and queues behind the unlock.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while state.vault.try_lock().is_ok() {
+            assert!(Instant::now() < deadline, "the unlock never took the vault's lock");
+            std::thread::yield_now();
+        }
+        let locked = state.lock_if_idle();
+        assert_eq!(unlocking.join().expect("unlock thread"), Ok(true));
+        assert!(!locked, "the idle timer locked the vault that was just unlocked");
+        assert!(state.is_unlocked());
+        // Idle for real: the timer still locks.
+        *state.last_used.lock().unwrap() = Instant::now() - Duration::from_secs(60);
+        assert!(state.lock_if_idle());
+        assert!(!state.is_unlocked());
+    }
 }
