@@ -2,8 +2,8 @@
 //!
 //! It talks to the shell only through the typed commands of `techo-ipc` (see `ipc.rs`).
 //! The browser-only parts compile for wasm32 only, so that a native `cargo build/test` of the
-//! workspace stays cheap; the pure view helpers in `view.rs` and `sources_view.rs` are
-//! unit-tested natively.
+//! workspace stays cheap; the pure view helpers in `view.rs`, `sources_view.rs` and
+//! `vitals_view.rs` are unit-tested natively.
 
 #[cfg(target_arch = "wasm32")]
 mod app;
@@ -17,6 +17,10 @@ mod sources;
 mod sources_view;
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // used by the wasm32 app only
 mod view;
+#[cfg(target_arch = "wasm32")]
+mod vitals;
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // used by the wasm32 app only
+mod vitals_view;
 
 fn main() {
     #[cfg(target_arch = "wasm32")]

@@ -1,8 +1,10 @@
 //! One person's record: the timeline across every source (paged from the shell, newest first,
-//! grouped by local day), full-text search, and a record's detail (sources, versions, JSON).
+//! grouped by local day), full-text search, and a record's detail (sources, versions, JSON);
+//! from there the person's home vitals (`vitals.rs`).
 
 use crate::ipc::invoke;
 use crate::view;
+use crate::vitals::Vitals;
 use techo_ipc::{
     PersonSummary, RecordArgs, RecordCmd, RecordRow, RecordView, SearchArgs, SearchCmd, TimelineArgs, TimelineCmd,
     TimelineCursor,
@@ -42,15 +44,27 @@ pub fn PersonView(props: &Props) -> Html {
     let error = use_state(|| None::<String>);
     let busy = use_state(|| false);
     let search_input = use_node_ref();
+    // Whether the home vitals screen is open in place of the timeline.
+    let vitals_open = use_state(|| false);
+    // Counts the timeline loads: a page asked for before the timeline was reloaded is dropped.
+    let loads = use_mut_ref(|| 0u64);
     let person_id = props.person.id;
 
     let load_page = {
-        let (rows, next, error, busy) = (rows.clone(), next.clone(), error.clone(), busy.clone());
+        let (rows, next, error, busy, loads) = (rows.clone(), next.clone(), error.clone(), busy.clone(), loads.clone());
         move |after: Option<TimelineCursor>, mut have: Vec<RecordRow>| {
-            let (rows, next, error, busy) = (rows.clone(), next.clone(), error.clone(), busy.clone());
+            let (rows, next, error, busy, loads) = (rows.clone(), next.clone(), error.clone(), busy.clone(), loads.clone());
+            if after.is_none() {
+                *loads.borrow_mut() += 1;
+            }
+            let mine = *loads.borrow();
             busy.set(true);
             spawn_local(async move {
-                match invoke::<TimelineCmd>(&TimelineArgs { person_id, after, limit: PAGE }).await {
+                let answer = invoke::<TimelineCmd>(&TimelineArgs { person_id, after, limit: PAGE }).await;
+                if *loads.borrow() != mine {
+                    return;
+                }
+                match answer {
                     Ok(page) => {
                         have.extend(page.rows);
                         rows.set(have);
@@ -133,6 +147,22 @@ pub fn PersonView(props: &Props) -> Html {
     let on_back = {
         let cb = props.on_back.clone();
         Callback::from(move |_: MouseEvent| cb.emit(()))
+    };
+    let on_open_vitals = {
+        let vitals_open = vitals_open.clone();
+        Callback::from(move |_: MouseEvent| vitals_open.set(true))
+    };
+    // Back from home vitals: the timeline from its first page, with the new entries on top.
+    let on_close_vitals = {
+        let (vitals_open, rows, next, results, detail, load_page) = (vitals_open.clone(), rows.clone(), next.clone(), results.clone(), detail.clone(), load_page.clone());
+        Callback::from(move |_: ()| {
+            rows.set(Vec::new());
+            next.set(None);
+            results.set(None);
+            detail.set(None);
+            vitals_open.set(false);
+            load_page(None, Vec::new());
+        })
     };
     let close_detail = {
         let detail = detail.clone();
@@ -219,12 +249,18 @@ pub fn PersonView(props: &Props) -> Html {
         },
     };
 
+    if *vitals_open {
+        return html! { <Vitals person={props.person.clone()} on_back={on_close_vitals} /> };
+    }
+
     html! {
         <section class="person-view">
             <div class="person-head">
                 <button class="secondary back" onclick={on_back}>{ "← All persons" }</button>
                 <h2 class="whose">{ props.person.display_name.clone() }</h2>
                 <span class="muted">{ format!("{} records", view::format_count(props.person.resource_count)) }</span>
+                // Not `secondary`: "← All persons" stays the head's one secondary button.
+                <button class="vitals-open" onclick={on_open_vitals}>{ "Home vitals" }</button>
             </div>
             <form class="search" onsubmit={on_search}>
                 <input id="search" type="search" ref={search_input} placeholder="Search this record (血圧, HbA1c …)"

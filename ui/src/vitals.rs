@@ -1,0 +1,535 @@
+//! One person's home vitals: enter a reading (blood pressure, temperature, weight …) or a
+//! symptom / mood diary entry, and see a kind's readings (home and hospital together) on a
+//! chart and in a list.
+//!
+//! Readings are health data: they are shown here and sent to the shell only, never logged.
+
+use crate::ipc::invoke;
+use crate::record::local;
+use crate::vitals_view as vv;
+use techo_ipc::{
+    AddDiaryCmd, AddVitalCmd, DiariesCmd, DiaryView, NoArgs, PersonIdArgs, PersonSummary, VitalKindInfo, VitalKindsCmd,
+    VitalPoint, VitalsArgs, VitalsCmd,
+};
+use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
+use yew::platform::spawn_local;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub person: PersonSummary,
+    pub on_back: Callback<()>,
+}
+
+/// A form's message: an error, or a note of one or more lines (saved, then any warnings).
+#[derive(Clone, PartialEq)]
+enum Notice {
+    Error(String),
+    Note(Vec<String>),
+}
+
+fn notice_html(notice: &Option<Notice>) -> Html {
+    match notice {
+        Some(Notice::Error(m)) => html! { <p class="notice error" role="alert">{ m.clone() }</p> },
+        Some(Notice::Note(lines)) => html! {
+            <p class="notice note" role="status">
+                { for lines.iter().enumerate().map(|(i, l)| html! {
+                    <span class={if i == 0 { "notice-line" } else { "notice-line warning" }}>{ l.clone() }</span>
+                }) }
+            </p>
+        },
+        None => html! {},
+    }
+}
+
+/// The browser's local time now, as an `<input type=datetime-local>` value.
+fn now_local() -> String {
+    let d = js_sys::Date::new_0();
+    vv::local_input_time(d.get_full_year(), d.get_month() + 1, d.get_date(), d.get_hours(), d.get_minutes())
+}
+
+/// An RFC 3339 time in ms since the epoch (`None` when the browser cannot read it).
+fn epoch_ms(at: &str) -> Option<f64> {
+    let t = js_sys::Date::parse(at);
+    (!t.is_nan()).then_some(t)
+}
+
+/// Local `YYYY-MM-DD HH:MM` of an RFC 3339 time (the text itself when unreadable).
+fn when(at: &str) -> String {
+    local(at).map_or_else(|| at.to_string(), |(day, time)| format!("{day} {time}"))
+}
+
+fn input_value(field: &NodeRef) -> String {
+    field.cast::<HtmlInputElement>().map(|f| f.value()).unwrap_or_default()
+}
+
+fn select_value(field: &NodeRef) -> String {
+    field.cast::<HtmlSelectElement>().map(|f| f.value()).unwrap_or_default()
+}
+
+fn textarea_value(field: &NodeRef) -> String {
+    field.cast::<HtmlTextAreaElement>().map(|f| f.value()).unwrap_or_default()
+}
+
+/// The reading form's fields.
+#[derive(Clone, Default)]
+struct VitalFields {
+    at: NodeRef,
+    value: NodeRef,
+    unit: NodeRef,
+    systolic: NodeRef,
+    diastolic: NodeRef,
+    pulse: NodeRef,
+    context: NodeRef,
+}
+
+impl VitalFields {
+    fn read(&self) -> vv::VitalForm {
+        vv::VitalForm {
+            at: input_value(&self.at),
+            value: input_value(&self.value),
+            unit: select_value(&self.unit),
+            systolic: input_value(&self.systolic),
+            diastolic: input_value(&self.diastolic),
+            pulse: input_value(&self.pulse),
+            context: select_value(&self.context),
+        }
+    }
+}
+
+/// The diary form's fields.
+#[derive(Clone, Default)]
+struct DiaryFields {
+    mood: NodeRef,
+    symptoms: NodeRef,
+    note: NodeRef,
+    at: NodeRef,
+}
+
+impl DiaryFields {
+    /// Empties the form after an entry was stored (the time: now again).
+    fn clear(&self) {
+        if let Some(f) = self.mood.cast::<HtmlSelectElement>() {
+            f.set_value("");
+        }
+        for t in [&self.symptoms, &self.note] {
+            if let Some(f) = t.cast::<HtmlTextAreaElement>() {
+                f.set_value("");
+            }
+        }
+        if let Some(f) = self.at.cast::<HtmlInputElement>() {
+            f.set_value(&now_local());
+        }
+    }
+}
+
+/// Puts the local time now into an empty time field.
+fn prefill_now(field: &NodeRef) {
+    if let Some(f) = field.cast::<HtmlInputElement>() {
+        if f.value().is_empty() {
+            f.set_value(&now_local());
+        }
+    }
+}
+
+#[component]
+pub fn Vitals(props: &Props) -> Html {
+    let person_id = props.person.id;
+    let kinds = use_state(|| None::<Vec<VitalKindInfo>>);
+    let kind = use_state(|| vv::DEFAULT_KIND.to_string());
+    // The chosen kind's readings, newest first (`None` while loading).
+    let points = use_state(|| None::<Vec<VitalPoint>>);
+    let diaries = use_state(|| None::<Vec<DiaryView>>);
+    let vital_notice = use_state(|| None::<Notice>);
+    let diary_notice = use_state(|| None::<Notice>);
+    let saving_vital = use_state(|| false);
+    let saving_diary = use_state(|| false);
+    // Bumped to load the readings (or the diary) again after a save.
+    let vitals_reloads = use_state(|| 0u32);
+    let diary_reloads = use_state(|| 0u32);
+    // Counts the readings asked for: an answer for a kind no longer chosen is dropped.
+    let vitals_asked = use_mut_ref(|| 0u64);
+    let vital_fields = use_memo((), |_| VitalFields::default());
+    let diary_fields = use_memo((), |_| DiaryFields::default());
+
+    // The kinds, once.
+    {
+        let (kinds, kind, notice) = (kinds.clone(), kind.clone(), vital_notice.clone());
+        use_effect_with((), move |_| {
+            spawn_local(async move {
+                match invoke::<VitalKindsCmd>(&NoArgs {}).await {
+                    Ok(list) => {
+                        if let Some(k) = vv::chosen_kind(&list, &kind) {
+                            if k.slug != *kind {
+                                kind.set(k.slug.clone());
+                            }
+                        }
+                        kinds.set(Some(list));
+                    }
+                    Err(e) => notice.set(Some(Notice::Error(e.message))),
+                }
+            });
+        });
+    }
+
+    // The chosen kind's readings: on open, when the kind changes, after a save.
+    {
+        let (points, notice, asked) = (points.clone(), vital_notice.clone(), vitals_asked.clone());
+        use_effect_with((person_id, (*kind).clone(), *vitals_reloads), move |(person_id, kind, _)| {
+            *asked.borrow_mut() += 1;
+            let mine = *asked.borrow();
+            let args = VitalsArgs { person_id: *person_id, kind: kind.clone() };
+            spawn_local(async move {
+                let answer = invoke::<VitalsCmd>(&args).await;
+                if *asked.borrow() != mine {
+                    return;
+                }
+                match answer {
+                    Ok(list) => points.set(Some(list)),
+                    Err(e) => {
+                        points.set(Some(Vec::new()));
+                        notice.set(Some(Notice::Error(e.message)));
+                    }
+                }
+            });
+        });
+    }
+
+    // The diary entries: on open and after a save.
+    {
+        let (diaries, notice) = (diaries.clone(), diary_notice.clone());
+        use_effect_with((person_id, *diary_reloads), move |(person_id, _)| {
+            let args = PersonIdArgs { person_id: *person_id };
+            spawn_local(async move {
+                match invoke::<DiariesCmd>(&args).await {
+                    Ok(list) => diaries.set(Some(list)),
+                    Err(e) => notice.set(Some(Notice::Error(e.message))),
+                }
+            });
+        });
+    }
+
+    // The time fields start at now (once: a person's own time stays, also across a save).
+    {
+        let (vital_at, diary_at) = (vital_fields.at.clone(), diary_fields.at.clone());
+        use_effect_with(kinds.is_some(), move |_| {
+            prefill_now(&vital_at);
+            prefill_now(&diary_at);
+        });
+    }
+
+    let on_back = {
+        let cb = props.on_back.clone();
+        Callback::from(move |_: MouseEvent| cb.emit(()))
+    };
+
+    let on_kind = {
+        let (kind, points, notice) = (kind.clone(), points.clone(), vital_notice.clone());
+        Callback::from(move |ev: Event| {
+            if let Some(select) = ev.target_dyn_into::<HtmlSelectElement>() {
+                points.set(None);
+                notice.set(None);
+                kind.set(select.value());
+            }
+        })
+    };
+
+    let current_kind: Option<VitalKindInfo> = kinds.as_ref().and_then(|list| vv::chosen_kind(list, &kind).cloned());
+
+    let on_save_vital = {
+        let (fields, notice, saving, reloads) = ((*vital_fields).clone(), vital_notice.clone(), saving_vital.clone(), vitals_reloads.clone());
+        let current_kind = current_kind.clone();
+        Callback::from(move |ev: SubmitEvent| {
+            ev.prevent_default();
+            if *saving {
+                return;
+            }
+            let Some(k) = &current_kind else { return };
+            let args = match vv::vital_args(person_id, k, &fields.read()) {
+                Ok(a) => a,
+                Err(m) => {
+                    notice.set(Some(Notice::Error(m)));
+                    return;
+                }
+            };
+            let (notice, saving, reloads) = (notice.clone(), saving.clone(), reloads.clone());
+            notice.set(None);
+            saving.set(true);
+            spawn_local(async move {
+                match invoke::<AddVitalCmd>(&args).await {
+                    Ok(added) => {
+                        notice.set(Some(Notice::Note(vv::vital_saved_lines(&added))));
+                        reloads.set(*reloads + 1);
+                    }
+                    Err(e) => notice.set(Some(Notice::Error(e.message))),
+                }
+                saving.set(false);
+            });
+        })
+    };
+
+    let on_save_diary = {
+        let (fields, notice, saving, reloads) = ((*diary_fields).clone(), diary_notice.clone(), saving_diary.clone(), diary_reloads.clone());
+        Callback::from(move |ev: SubmitEvent| {
+            ev.prevent_default();
+            if *saving {
+                return;
+            }
+            let args = match vv::diary_args(person_id, &select_value(&fields.mood), &textarea_value(&fields.symptoms), &textarea_value(&fields.note), &input_value(&fields.at)) {
+                Ok(a) => a,
+                Err(m) => {
+                    notice.set(Some(Notice::Error(m)));
+                    return;
+                }
+            };
+            let (fields, notice, saving, reloads) = (fields.clone(), notice.clone(), saving.clone(), reloads.clone());
+            notice.set(None);
+            saving.set(true);
+            spawn_local(async move {
+                match invoke::<AddDiaryCmd>(&args).await {
+                    Ok(added) => {
+                        fields.clear();
+                        notice.set(Some(Notice::Note(vec![vv::diary_saved_line(added.duplicate).to_string()])));
+                        reloads.set(*reloads + 1);
+                    }
+                    Err(e) => notice.set(Some(Notice::Error(e.message))),
+                }
+                saving.set(false);
+            });
+        })
+    };
+
+    // ---- the page ----
+
+    let fields = &*vital_fields;
+    let entry_form = match (&*kinds, &current_kind) {
+        (Some(list), Some(k)) => {
+            let kind_fields = if k.blood_pressure {
+                html! {
+                    <div class="vital-fields bp" key={k.slug.clone()}>
+                        <div class="field">
+                            <label for="systolic">{ "Upper (systolic), mmHg" }</label>
+                            <input id="systolic" name="systolic" type="text" inputmode="decimal" ref={fields.systolic.clone()}
+                                required=true autocomplete="off" maxlength="10" placeholder="128" />
+                        </div>
+                        <div class="field">
+                            <label for="diastolic">{ "Lower (diastolic), mmHg" }</label>
+                            <input id="diastolic" name="diastolic" type="text" inputmode="decimal" ref={fields.diastolic.clone()}
+                                required=true autocomplete="off" maxlength="10" placeholder="82" />
+                        </div>
+                        <div class="field">
+                            <label for="pulse">{ "Pulse, /min (optional)" }</label>
+                            <input id="pulse" name="pulse" type="text" inputmode="decimal" ref={fields.pulse.clone()}
+                                autocomplete="off" maxlength="10" placeholder="70" />
+                        </div>
+                        <div class="field">
+                            <label for="bp-context">{ "When" }</label>
+                            <select id="bp-context" name="context" ref={fields.context.clone()}>
+                                <option value="" selected=true>{ "—" }</option>
+                                <option value="morning">{ "Morning" }</option>
+                                <option value="evening">{ "Evening" }</option>
+                            </select>
+                        </div>
+                    </div>
+                }
+            } else {
+                html! {
+                    <div class="vital-fields one" key={k.slug.clone()}>
+                        <div class="field">
+                            <label for="vital-value">{ "Value" }</label>
+                            <input id="vital-value" name="value" type="text" inputmode="decimal" ref={fields.value.clone()}
+                                required=true autocomplete="off" maxlength="20" />
+                        </div>
+                        <div class="field">
+                            <label for="vital-unit">{ "Unit" }</label>
+                            <select id="vital-unit" name="unit" ref={fields.unit.clone()}>
+                                { for vv::unit_options(k).into_iter().enumerate().map(|(i, (code, label))| html! {
+                                    <option value={code} selected={i == 0}>{ label }</option>
+                                }) }
+                            </select>
+                        </div>
+                    </div>
+                }
+            };
+            html! {
+                <form class="vital-entry" onsubmit={on_save_vital}>
+                    <div class="field">
+                        <label for="vital-kind">{ "Reading" }</label>
+                        <select id="vital-kind" name="kind" onchange={on_kind}>
+                            { for list.iter().map(|o| html! {
+                                <option value={o.slug.clone()} selected={o.slug == k.slug}>{ vv::kind_label(o) }</option>
+                            }) }
+                        </select>
+                    </div>
+                    { kind_fields }
+                    <div class="field">
+                        <label for="vital-at">{ "Measured at" }</label>
+                        <input id="vital-at" name="at" type="datetime-local" ref={fields.at.clone()} />
+                    </div>
+                    <button type="submit" class="save-vital" disabled={*saving_vital}>
+                        { if *saving_vital { "Saving…" } else { "Save reading" } }
+                    </button>
+                </form>
+            }
+        }
+        (Some(_), None) => html! { <p class="muted">{ "Techo offers no kinds of readings." }</p> },
+        (None, _) => html! { <p class="muted">{ "Loading…" }</p> },
+    };
+
+    let blood_pressure = current_kind.as_ref().is_some_and(|k| k.blood_pressure);
+    let kind_name = current_kind.as_ref().map(vv::kind_label).unwrap_or_default();
+    let readings_html = match (&*points, &current_kind) {
+        (None, _) | (_, None) => html! { <p class="muted">{ "Loading the readings…" }</p> },
+        (Some(list), Some(_)) => match vv::chart(list, blood_pressure, epoch_ms) {
+            None => html! { <p class="muted no-readings">{ "No readings yet: enter one above." }</p> },
+            Some(c) => html! {
+                <>
+                    { chart_svg(&c, list, &kind_name) }
+                    { legend(blood_pressure) }
+                    <ul class="vital-list">
+                        { for list.iter().take(vv::LIST_MAX).map(|p| html! {
+                            <li class="vital" key={p.record_id.to_string()}>
+                                <span class="when">{ when(&p.at) }</span>
+                                <span class="value">{ p.label.clone() }</span>
+                                <span class="source">
+                                    { p.source.clone() }
+                                    if p.home { { " " }<span class="badge home">{ "home" }</span> }
+                                </span>
+                            </li>
+                        }) }
+                    </ul>
+                </>
+            },
+        },
+    };
+
+    let dfields = &*diary_fields;
+    let diary_html = html! {
+        <section class="diary">
+            <h3>{ "Diary" }</h3>
+            <form class="diary-entry" onsubmit={on_save_diary}>
+                <div class="field">
+                    <label for="diary-mood">{ "Mood" }</label>
+                    <select id="diary-mood" name="mood" ref={dfields.mood.clone()}>
+                        <option value="" selected=true>{ "—" }</option>
+                        { for vv::MOODS.iter().map(|(m, label)| html! { <option value={m.to_string()}>{ *label }</option> }) }
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="diary-at">{ "When" }</label>
+                    <input id="diary-at" name="at" type="datetime-local" ref={dfields.at.clone()} />
+                </div>
+                <div class="field wide">
+                    <label for="diary-symptoms">{ "Symptoms" }</label>
+                    <textarea id="diary-symptoms" name="symptoms" rows="2" ref={dfields.symptoms.clone()}
+                        maxlength={techo_ipc::MAX_DIARY_TEXT_CHARS.to_string()} placeholder="e.g. 頭痛, cough since the morning" />
+                </div>
+                <div class="field wide">
+                    <label for="diary-note">{ "Note" }</label>
+                    <textarea id="diary-note" name="note" rows="2" ref={dfields.note.clone()}
+                        maxlength={techo_ipc::MAX_DIARY_TEXT_CHARS.to_string()} />
+                </div>
+                <button type="submit" class="save-diary" disabled={*saving_diary}>
+                    { if *saving_diary { "Saving…" } else { "Save diary entry" } }
+                </button>
+            </form>
+            { notice_html(&diary_notice) }
+            { match &*diaries {
+                None => html! { <p class="muted">{ "Loading the diary…" }</p> },
+                Some(list) if list.is_empty() => html! { <p class="muted no-diary">{ "No diary entries yet." }</p> },
+                Some(list) => html! {
+                    <ul class="diary-list">
+                        { for list.iter().take(vv::LIST_MAX).map(|d| html! {
+                            <li class="diary-entry-row" key={d.record_id.to_string()}>
+                                <span class="when">{ when(&d.at) }</span>
+                                <span class="title">{ d.title.clone() }</span>
+                                <span class="summary">{ d.summary.clone() }</span>
+                            </li>
+                        }) }
+                    </ul>
+                },
+            } }
+        </section>
+    };
+
+    html! {
+        <section class="vitals">
+            <div class="vitals-head">
+                <button class="secondary vitals-close" onclick={on_back}>{ "← Back to the record" }</button>
+                <h2 class="whose">{ props.person.display_name.clone() }<span class="muted">{ " · Home vitals" }</span></h2>
+            </div>
+            { entry_form }
+            { notice_html(&vital_notice) }
+            <div class="vital-readings">{ readings_html }</div>
+            { diary_html }
+        </section>
+    }
+}
+
+/// The chart of a kind's readings: one line per series, a dot per reading (filled for home,
+/// hollow for a hospital's), ticks on the left, the first and last date below.
+fn chart_svg(c: &vv::Chart, points: &[VitalPoint], kind_name: &str) -> Html {
+    let frame = c.frame;
+    let first_day = local(&points[c.oldest].at).map(|(d, _)| d).unwrap_or_default();
+    let last_day = local(&points[c.newest].at).map(|(d, _)| d).unwrap_or_default();
+    let bottom = vv::coord(vv::PLOT_BOTTOM);
+    let date_y = vv::coord(vv::PLOT_BOTTOM + 20.0);
+    html! {
+        <svg class="vital-chart" viewBox={format!("0 0 {} {}", vv::VIEW_W, vv::VIEW_H)} width="100%"
+            aria-label={format!("{kind_name}: chart of the readings")}>
+            <g class="axis">
+                <line class="axis-line" x1={vv::coord(vv::PLOT_LEFT)} y1={vv::coord(vv::PLOT_TOP)} x2={vv::coord(vv::PLOT_LEFT)} y2={bottom.clone()} />
+                <line class="axis-line" x1={vv::coord(vv::PLOT_LEFT)} y1={bottom.clone()} x2={vv::coord(vv::PLOT_RIGHT)} y2={bottom} />
+                { for frame.ticks().into_iter().map(|(v, label)| {
+                    let y = vv::coord(frame.y(v));
+                    html! {
+                        <>
+                            <line class="grid" x1={vv::coord(vv::PLOT_LEFT)} y1={y.clone()} x2={vv::coord(vv::PLOT_RIGHT)} y2={y.clone()} />
+                            <text class="tick" x={vv::coord(vv::PLOT_LEFT - 6.0)} y={y} dy="0.35em" text-anchor="end">{ label }</text>
+                        </>
+                    }
+                }) }
+                <text class="axis-date first" x={vv::coord(vv::PLOT_LEFT)} y={date_y.clone()} text-anchor="start">{ first_day.clone() }</text>
+                if last_day != first_day {
+                    <text class="axis-date last" x={vv::coord(vv::PLOT_RIGHT)} y={date_y} text-anchor="end">{ last_day }</text>
+                }
+            </g>
+            { for c.targets.iter().map(|(y, v)| html! {
+                <>
+                    <line class="target" x1={vv::coord(vv::PLOT_LEFT)} y1={vv::coord(*y)} x2={vv::coord(vv::PLOT_RIGHT)} y2={vv::coord(*y)}>
+                        <title>{ format!("Home target {v}") }</title>
+                    </line>
+                    <text class="target-label" x={vv::coord(vv::PLOT_RIGHT - 2.0)} y={vv::coord(*y - 4.0)} text-anchor="end">{ format!("target {v}") }</text>
+                </>
+            }) }
+            { for c.series.iter().map(|s| html! {
+                <g class={classes!("series-group", s.class)}>
+                    <polyline class={classes!("series", s.class)} points={vv::polyline(&s.points)} />
+                    { for s.points.iter().map(|p| {
+                        let r = &points[p.index];
+                        html! {
+                            <circle class={classes!("point", s.class, if r.home { "home" } else { "hospital" })}
+                                cx={vv::coord(p.x)} cy={vv::coord(p.y)} r="4">
+                                <title>{ vv::point_title(&r.label, local(&r.at)) }</title>
+                            </circle>
+                        }
+                    }) }
+                </g>
+            }) }
+        </svg>
+    }
+}
+
+fn legend(blood_pressure: bool) -> Html {
+    html! {
+        <p class="chart-legend">
+            <span class="legend-item"><span class="dot home"></span>{ "Entered at home" }</span>
+            <span class="legend-item"><span class="dot hospital"></span>{ "From a hospital, clinic or file" }</span>
+            if blood_pressure {
+                <span class="legend-item"><span class="swatch systolic"></span>{ "Upper (systolic)" }</span>
+                <span class="legend-item"><span class="swatch diastolic"></span>{ "Lower (diastolic)" }</span>
+                <span class="legend-item"><span class="swatch target"></span>{ "Home targets 135/85 mmHg" }</span>
+            }
+        </p>
+    }
+}
