@@ -15,7 +15,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 APT_PKGS=(build-essential pkg-config curl file libssl-dev sqlite3 tmux)
 if [ "${1:-}" != "--cli" ]; then
   APT_PKGS+=(libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
-             xvfb xauth dbus-x11 gnome-keyring imagemagick webkit2gtk-driver)
+             xvfb xauth dbus-x11 gnome-keyring imagemagick webkit2gtk-driver
+             fonts-ipafont-gothic)  # Japanese glyphs in the window and its screenshots
 fi
 
 missing=()

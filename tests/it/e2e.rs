@@ -406,3 +406,92 @@ async fn a_new_user_adds_the_demo_hospital_signs_in_and_syncs() {
     let list = endpoints.as_array().expect("endpoint list");
     assert_eq!(list.len(), 1, "one source: the demo hospital");
 }
+
+/// Home vitals in the app: a blood-pressure reading and a diary entry entered through the
+/// window appear in the list, on the chart (beside the hospital's readings of the same code),
+/// in the timeline and in search; the same reading twice is caught, an impossible one refused
+/// in words; the CLI reads them back as standard FHIR.
+#[tokio::test(flavor = "current_thread")]
+async fn a_person_enters_a_blood_pressure_reading_and_a_diary_entry() {
+    if !enabled() {
+        return;
+    }
+    let (vault, persons) = vault_with_two_persons();
+    let first = &persons[0];
+    let hospital_bp = vault.run(["--json", "vitals", "list", "--person", &first.id, "--kind", "bp"]).ok().json();
+    let hospital_bp = hospital_bp.as_array().map_or(0, Vec::len);
+    let driver = Driver::start(&vault);
+    let c = driver.client().await;
+    unlock(&c, &vault.passphrase).await;
+    wait_for(&c, "table.persons").await;
+    c.find(Locator::Css("button.person")).await.expect("a person to open").click().await.expect("open the record");
+    wait_for_text(&c, "h2.whose", &first.name).await;
+    wait_for(&c, "button.vitals-open").await.click().await.expect("open home vitals");
+    wait_for(&c, "section.vitals").await;
+    let kind = wait_for(&c, "select#vital-kind").await;
+    assert_eq!(kind.prop("value").await.expect("the kind").as_deref(), Some("blood-pressure"), "blood pressure comes first");
+    if hospital_bp > 0 {
+        // The hospital's readings of the same code share the chart.
+        wait_for(&c, "svg.vital-chart circle.point.hospital").await;
+    }
+
+    // A reading: upper, lower, pulse, morning.
+    wait_for(&c, "input#systolic").await.send_keys("128").await.expect("type");
+    c.find(Locator::Css("input#diastolic")).await.expect("diastolic").send_keys("82").await.expect("type");
+    c.find(Locator::Css("input#pulse")).await.expect("pulse").send_keys("70").await.expect("type");
+    c.find(Locator::Css("select#bp-context")).await.expect("morning/evening").select_by_value("morning").await.expect("choose morning");
+    c.find(Locator::Css("button.save-vital")).await.expect("save").click().await.expect("save the reading");
+    wait_for_text(&c, "section.vitals .notice.note", "Saved").await;
+    wait_for_text(&c, "ul.vital-list", "128/82 mmHg").await;
+    wait_for(&c, "svg.vital-chart circle.point.home").await;
+
+    // The same reading again is caught, not stored twice.
+    c.find(Locator::Css("button.save-vital")).await.expect("save").click().await.expect("save again");
+    wait_for_text(&c, "section.vitals .notice.note", "Already stored").await;
+
+    // An impossible one is refused in words, and nothing is stored.
+    let sys = c.find(Locator::Css("input#systolic")).await.expect("systolic");
+    sys.clear().await.expect("clear");
+    sys.send_keys("400").await.expect("type");
+    c.find(Locator::Css("button.save-vital")).await.expect("save").click().await.expect("save");
+    let refused = wait_for_text(&c, "section.vitals .notice.error", "mmHg").await;
+    assert!(!refused.contains('{') && !refused.contains("Error("), "a raw error reached the window");
+
+    // A diary entry.
+    c.find(Locator::Css("select#diary-mood")).await.expect("mood").select_by_value("4").await.expect("choose a mood");
+    c.find(Locator::Css("textarea#diary-symptoms")).await.expect("symptoms").send_keys("朝から少し頭痛").await.expect("type");
+    c.find(Locator::Css("button.save-diary")).await.expect("save the diary").click().await.expect("save");
+    wait_for_text(&c, "ul.diary-list", "朝から少し頭痛").await;
+    let shot = c.screenshot().await.expect("screenshot");
+    save_screenshot(&shot, "vitals-diary.png");
+    // The form and the chart, for the README.
+    c.execute("window.scrollTo(0, 0)", vec![]).await.expect("scroll to the top");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let shot = c.screenshot().await.expect("screenshot");
+    save_screenshot(&shot, "vitals.png");
+
+    // Back in the record: both are in the timeline (newest first) and found by search.
+    c.find(Locator::Css("button.vitals-close")).await.expect("back").click().await.expect("back to the record");
+    wait_for(&c, ".timeline li.entry").await;
+    let newest: Vec<String> = {
+        let mut v = Vec::new();
+        for e in c.find_all(Locator::Css(".timeline li.entry .rtype")).await.expect("entries").into_iter().take(2) {
+            v.push(e.text().await.expect("type"));
+        }
+        v
+    };
+    assert!(newest.iter().any(|t| t == "Observation") && newest.iter().any(|t| t == "QuestionnaireResponse"), "the newest two entries are the reading and the diary: {newest:?}");
+    let search = wait_for(&c, "#search").await;
+    search.send_keys("頭痛").await.expect("type the search");
+    c.find(Locator::Css("form.search button[type=submit]")).await.expect("search button").click().await.expect("search");
+    wait_for_text(&c, ".results", "QuestionnaireResponse").await;
+    c.close().await.expect("close the session");
+    drop(driver);
+
+    // The CLI reads the home reading back: one, with the values typed, as a home entry.
+    let after = vault.run(["--json", "vitals", "list", "--person", &first.id, "--kind", "bp"]).ok().json();
+    let after = after.as_array().expect("readings");
+    assert_eq!(after.len(), hospital_bp + 1, "exactly one reading was added (the duplicate and the impossible one were not)");
+    let diaries = vault.run(["--json", "diary", "list", "--person", &first.id]).ok().json();
+    assert_eq!(diaries.as_array().map(Vec::len), Some(1), "one diary entry");
+}
