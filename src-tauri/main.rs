@@ -51,6 +51,9 @@ fn main() {
             vitals::vitals,
             vitals::add_diary,
             vitals::diaries,
+            vitals::diary_options,
+            vitals::bp_handbook,
+            vitals::set_bp_target,
         ])
         .run(tauri::generate_context!("tauri.conf.json"));
     if let Err(e) = result {

@@ -8,11 +8,13 @@ use chrono::{DateTime, FixedOffset, Local, NaiveDateTime, TimeZone};
 use std::sync::PoisonError;
 use tauri::{AppHandle, Manager};
 use techo_core::techo_vitals::{
-    BloodPressure, BpContext, Diary, DiaryEntry, GlucoseTiming, Measurement, MoodDiary, Reading, Unit, VitalKind,
+    AsthmaDiary, BloodPressure, BpContext, BpTarget, Diary, DiaryEntry, GlucoseTiming, Joint, JointPainDiary, Measurement, MoodDiary,
+    Reading, SessionAverage, Unit, VitalKind,
 };
-use techo_core::{EntryStatus, Vault, VitalsQuery};
+use techo_core::{EntryStatus, Setting, Vault, VitalsQuery};
 use techo_ipc::{
-    AddDiaryArgs, DiaryAdded, DiaryView, IpcError, VitalAdded, VitalKindInfo, VitalPoint, MAX_VITAL_POINTS,
+    AddDiaryArgs, BpHandbook, BpTargetArgs, DiaryAdded, DiaryOptions, DiaryView, HandbookWeek, IpcError, SessionAvg, VitalAdded,
+    VitalKindInfo, VitalPoint, MAX_HANDBOOK_WEEKS, MAX_VITAL_POINTS,
 };
 
 /// Runs `f` with the unlocked vault on the blocking pool; a command is activity (it postpones
@@ -181,25 +183,132 @@ pub async fn vitals(app: AppHandle, person_id: i64, kind: String) -> Result<Vec<
     .await
 }
 
-/// Stores a symptom / mood diary entry (parameters = `techo_ipc::AddDiaryArgs`).
+/// The window's diary fields → a diary entry of the chosen kind.
+fn diary_entry(args: &AddDiaryArgs) -> Result<DiaryEntry, IpcError> {
+    techo_ipc::validate_diary(args)?;
+    let filled = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+    Ok(match args.kind.as_deref().unwrap_or("mood") {
+        "asthma" => DiaryEntry::Asthma(AsthmaDiary {
+            daytime_symptoms: args.daytime_symptoms,
+            night_awakenings: args.night_awakenings,
+            reliever_puffs: args.reliever_puffs,
+            pef_morning: args.pef_morning,
+            pef_evening: args.pef_evening,
+            note: filled(&args.note),
+        }),
+        "joint-pain" => DiaryEntry::JointPain(JointPainDiary {
+            sites: args
+                .joints
+                .iter()
+                .map(|c| Joint::from_code(c).ok_or_else(|| IpcError::invalid_input("Choose the joints from the list.")))
+                .collect::<Result<_, _>>()?,
+            severity: args.severity,
+            morning_stiffness_minutes: args.morning_stiffness_minutes,
+            note: filled(&args.note),
+        }),
+        _ => DiaryEntry::Mood(MoodDiary { mood: args.mood, symptoms: filled(&args.symptoms), note: filled(&args.note) }),
+    })
+}
+
+/// Stores a diary entry: mood, asthma or joint pain (parameters = `techo_ipc::AddDiaryArgs`).
 #[tauri::command(rename_all = "snake_case")]
+#[allow(clippy::too_many_arguments)] // one parameter per field of techo_ipc::AddDiaryArgs
 pub async fn add_diary(
     app: AppHandle,
     person_id: i64,
+    kind: Option<String>,
     at: Option<String>,
     mood: Option<u8>,
     symptoms: Option<String>,
     note: Option<String>,
+    daytime_symptoms: Option<u8>,
+    night_awakenings: Option<u32>,
+    reliever_puffs: Option<u32>,
+    pef_morning: Option<u32>,
+    pef_evening: Option<u32>,
+    joints: Option<Vec<String>>,
+    severity: Option<u8>,
+    morning_stiffness_minutes: Option<u32>,
 ) -> Result<DiaryAdded, IpcError> {
-    let args = AddDiaryArgs { person_id, at, mood, symptoms, note };
-    techo_ipc::validate_diary(&args)?;
+    let args = AddDiaryArgs {
+        person_id,
+        kind,
+        at,
+        mood,
+        symptoms,
+        note,
+        daytime_symptoms,
+        night_awakenings,
+        reliever_puffs,
+        pef_morning,
+        pef_evening,
+        joints: joints.unwrap_or_default(),
+        severity,
+        morning_stiffness_minutes,
+    };
+    let entry = diary_entry(&args)?;
     let now = Local::now().fixed_offset();
     let authored = local_time(args.at.as_deref(), now)?;
-    let filled = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-    let diary = Diary { authored, entry: DiaryEntry::Mood(MoodDiary { mood: args.mood, symptoms: filled(args.symptoms), note: filled(args.note) }) };
+    let diary = Diary { authored, entry };
     with_vault_mut(app, move |v| {
         let out = v.add_diary(person_id, diary, None, now).map_err(core_error)?;
         Ok(DiaryAdded { record_id: out.record_id, duplicate: out.status == EntryStatus::Duplicate || out.status == EntryStatus::Unchanged })
+    })
+    .await
+}
+
+/// The joints the joint-pain diary offers.
+#[tauri::command]
+pub async fn diary_options() -> Result<DiaryOptions, IpcError> {
+    Ok(DiaryOptions { joints: Joint::all().map(|j| (j.code().to_owned(), j.label_ja().to_owned())).collect() })
+}
+
+/// The vault's home blood-pressure target (135/85 unless set).
+fn bp_target(v: &Vault) -> Result<BpTargetArgs, IpcError> {
+    let stored = v.setting(Setting::BpTarget).map_err(core_error)?;
+    let parsed = stored.as_deref().and_then(|s| s.split_once('/')).and_then(|(a, b)| Some(BpTargetArgs { systolic: a.parse().ok()?, diastolic: b.parse().ok()? }));
+    let d = BpTarget::default();
+    Ok(parsed.filter(|t| techo_ipc::validate_bp_target(t).is_ok()).unwrap_or(BpTargetArgs { systolic: d.systolic as u32, diastolic: d.diastolic as u32 }))
+}
+
+fn session(s: Option<SessionAverage>) -> Option<SessionAvg> {
+    s.map(|s| SessionAvg { readings: s.count as u32, systolic: s.systolic, diastolic: s.diastolic, pulse: s.pulse, above_target: s.above_target })
+}
+
+/// The home blood-pressure handbook (parameters = `techo_ipc::HandbookArgs`).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn bp_handbook(app: AppHandle, person_id: i64, weeks: u32) -> Result<BpHandbook, IpcError> {
+    if !(1..=MAX_HANDBOOK_WEEKS).contains(&weeks) {
+        return Err(IpcError::invalid_input(format!("Ask for 1 to {MAX_HANDBOOK_WEEKS} weeks.")));
+    }
+    with_vault_mut(app, move |v| {
+        let target = bp_target(v)?;
+        let t = BpTarget { systolic: f64::from(target.systolic), diastolic: f64::from(target.diastolic) };
+        let mut list = v.bp_handbook(person_id, weeks as usize, t).map_err(core_error)?;
+        list.retain(|w| w.morning.is_some() || w.evening.is_some() || w.unclassified > 0);
+        list.sort_by_key(|w| std::cmp::Reverse(w.week_start));
+        let weeks = list
+            .into_iter()
+            .map(|w| HandbookWeek {
+                week_start: w.week_start.format("%Y-%m-%d").to_string(),
+                morning: session(w.morning),
+                evening: session(w.evening),
+                unclassified: w.unclassified as u32,
+            })
+            .collect();
+        Ok(BpHandbook { target, weeks })
+    })
+    .await
+}
+
+/// Sets the home blood-pressure target (parameters = `techo_ipc::BpTargetArgs`).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn set_bp_target(app: AppHandle, systolic: u32, diastolic: u32) -> Result<BpTargetArgs, IpcError> {
+    let t = BpTargetArgs { systolic, diastolic };
+    techo_ipc::validate_bp_target(&t)?;
+    with_vault_mut(app, move |v| {
+        v.set_setting(Setting::BpTarget, Some(&format!("{systolic}/{diastolic}"))).map_err(core_error)?;
+        Ok(t)
     })
     .await
 }
@@ -289,6 +398,27 @@ mod tests {
             assert_eq!(e.code, techo_ipc::ErrorCode::InvalidInput, "{says}: {}", e.message);
             assert!(e.message.contains(says), "{:?} should say {says:?}", e.message);
         }
+    }
+
+    #[test]
+    fn diary_fields_become_the_chosen_diary() {
+        let base = |kind: &str| AddDiaryArgs { person_id: 1, kind: Some(kind.into()), ..Default::default() };
+        let asthma = AddDiaryArgs { daytime_symptoms: Some(1), pef_morning: Some(420), note: Some("  夜は咳  ".into()), ..base("asthma") };
+        match diary_entry(&asthma).unwrap() {
+            DiaryEntry::Asthma(a) => assert_eq!((a.daytime_symptoms, a.pef_morning, a.pef_evening, a.note.as_deref()), (Some(1), Some(420), None, Some("夜は咳"))),
+            e => panic!("{e:?}"),
+        }
+        let joints = AddDiaryArgs { joints: vec!["left-knee".into()], severity: Some(5), ..base("joint-pain") };
+        match diary_entry(&joints).unwrap() {
+            DiaryEntry::JointPain(j) => assert_eq!((j.sites.iter().map(|s| s.code()).collect::<Vec<_>>(), j.severity), (vec!["left-knee"], Some(5))),
+            e => panic!("{e:?}"),
+        }
+        let unknown_joint = AddDiaryArgs { joints: vec!["left-wing".into()], ..base("joint-pain") };
+        assert_eq!(diary_entry(&unknown_joint).unwrap_err().code, techo_ipc::ErrorCode::InvalidInput);
+        let mood = AddDiaryArgs { person_id: 1, mood: Some(4), ..Default::default() };
+        assert!(matches!(diary_entry(&mood).unwrap(), DiaryEntry::Mood(m) if m.mood == Some(4)), "no kind: a mood diary");
+        let options = tauri::async_runtime::block_on(diary_options()).unwrap();
+        assert!(options.joints.iter().all(|(code, _)| Joint::from_code(code).is_some()) && options.joints.len() > 10);
     }
 
     #[test]

@@ -166,7 +166,7 @@ pub fn parse_mood(value: &str) -> Result<Option<u8>, String> {
 /// sentence saying what to fix. Blank texts are left out.
 pub fn diary_args(person_id: i64, mood: &str, symptoms: &str, note: &str, at: &str) -> Result<AddDiaryArgs, String> {
     let text = |t: &str| Some(t.trim().to_string()).filter(|t| !t.is_empty());
-    let args = AddDiaryArgs { person_id, at: local_time(at)?, mood: parse_mood(mood)?, symptoms: text(symptoms), note: text(note) };
+    let args = AddDiaryArgs { person_id, at: local_time(at)?, mood: parse_mood(mood)?, symptoms: text(symptoms), note: text(note), ..Default::default() };
     validate_diary(&args).map_err(|e| e.message)?;
     Ok(args)
 }

@@ -11,6 +11,8 @@ pub enum Setting {
     SyncIntervalMinutes,
     /// The endpoint id of the app's built-in demo hospital, once added.
     DemoEndpoint,
+    /// The home blood-pressure target as `SYS/DIA` (absent: 135/85).
+    BpTarget,
 }
 
 impl Setting {
@@ -18,6 +20,7 @@ impl Setting {
         match self {
             Setting::SyncIntervalMinutes => "setting.sync_interval_minutes",
             Setting::DemoEndpoint => "setting.demo_endpoint",
+            Setting::BpTarget => "setting.bp_target",
         }
     }
 }

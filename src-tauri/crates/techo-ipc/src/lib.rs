@@ -135,6 +135,9 @@ pub const COMMAND_NAMES: &[&str] = &[
     VitalsCmd::NAME,
     AddDiaryCmd::NAME,
     DiariesCmd::NAME,
+    DiaryOptionsCmd::NAME,
+    BpHandbookCmd::NAME,
+    SetBpTargetCmd::NAME,
 ];
 
 /// Arguments of `unlock_with_passphrase`.
