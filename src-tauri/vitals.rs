@@ -339,17 +339,7 @@ mod tests {
     use super::*;
 
     fn args(kind: &str) -> techo_ipc::AddVitalArgs {
-        techo_ipc::AddVitalArgs {
-            person_id: 1,
-            kind: kind.into(),
-            at: None,
-            value: None,
-            unit: None,
-            systolic: None,
-            diastolic: None,
-            pulse: None,
-            context: None,
-        }
+        techo_ipc::AddVitalArgs { person_id: 1, kind: kind.into(), ..Default::default() }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! One person's home vitals: enter a reading (blood pressure, temperature, weight …) or a
-//! symptom / mood diary entry, and see a kind's readings (home and hospital together) on a
-//! chart and in a list.
+//! diary entry (mood / symptoms, asthma, joint pain), see a kind's readings (home and hospital
+//! together) on a chart and in a list, the diary in a list and on a month calendar, and the
+//! home blood-pressure handbook (weekly morning / evening averages against a target, printable).
 //!
 //! Readings are health data: they are shown here and sent to the shell only, never logged.
 
@@ -8,8 +9,8 @@ use crate::ipc::invoke;
 use crate::record::local;
 use crate::vitals_view as vv;
 use techo_ipc::{
-    AddDiaryCmd, AddVitalCmd, DiariesCmd, DiaryView, NoArgs, PersonIdArgs, PersonSummary, VitalKindInfo, VitalKindsCmd,
-    VitalPoint, VitalsArgs, VitalsCmd,
+    AddDiaryCmd, AddVitalCmd, BpHandbook, BpHandbookCmd, DiariesCmd, DiaryOptions, DiaryOptionsCmd, DiaryView, HandbookArgs, NoArgs,
+    PersonIdArgs, PersonSummary, SessionAvg, SetBpTargetCmd, VitalKindInfo, VitalKindsCmd, VitalPoint, VitalsArgs, VitalsCmd,
 };
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::platform::spawn_local;
@@ -46,6 +47,12 @@ fn notice_html(notice: &Option<Notice>) -> Html {
 fn now_local() -> String {
     let d = js_sys::Date::new_0();
     vv::local_input_time(d.get_full_year(), d.get_month() + 1, d.get_date(), d.get_hours(), d.get_minutes())
+}
+
+/// The browser's local day today: `(year, month from 1, day)`.
+fn today() -> (i32, u32, u32) {
+    let d = js_sys::Date::new_0();
+    (d.get_full_year() as i32, d.get_month() + 1, d.get_date())
 }
 
 /// An RFC 3339 time in ms since the epoch (`None` when the browser cannot read it).
@@ -97,23 +104,55 @@ impl VitalFields {
     }
 }
 
-/// The diary form's fields.
+/// The diary form's fields (those of the diaries not chosen are not in the page, and read empty).
 #[derive(Clone, Default)]
 struct DiaryFields {
     mood: NodeRef,
     symptoms: NodeRef,
     note: NodeRef,
     at: NodeRef,
+    daytime: NodeRef,
+    night: NodeRef,
+    puffs: NodeRef,
+    pef_morning: NodeRef,
+    pef_evening: NodeRef,
+    severity: NodeRef,
+    stiffness: NodeRef,
 }
 
 impl DiaryFields {
+    fn read(&self, kind: &str, joints: Vec<String>) -> vv::DiaryForm {
+        vv::DiaryForm {
+            kind: kind.to_string(),
+            at: input_value(&self.at),
+            note: textarea_value(&self.note),
+            mood: select_value(&self.mood),
+            symptoms: textarea_value(&self.symptoms),
+            daytime: select_value(&self.daytime),
+            night: input_value(&self.night),
+            puffs: input_value(&self.puffs),
+            pef_morning: input_value(&self.pef_morning),
+            pef_evening: input_value(&self.pef_evening),
+            joints,
+            severity: input_value(&self.severity),
+            stiffness: input_value(&self.stiffness),
+        }
+    }
+
     /// Empties the form after an entry was stored (the time: now again).
     fn clear(&self) {
-        if let Some(f) = self.mood.cast::<HtmlSelectElement>() {
-            f.set_value("");
+        for s in [&self.mood, &self.daytime] {
+            if let Some(f) = s.cast::<HtmlSelectElement>() {
+                f.set_value("");
+            }
         }
         for t in [&self.symptoms, &self.note] {
             if let Some(f) = t.cast::<HtmlTextAreaElement>() {
+                f.set_value("");
+            }
+        }
+        for i in [&self.night, &self.puffs, &self.pef_morning, &self.pef_evening, &self.severity, &self.stiffness] {
+            if let Some(f) = i.cast::<HtmlInputElement>() {
                 f.set_value("");
             }
         }
@@ -121,6 +160,13 @@ impl DiaryFields {
             f.set_value(&now_local());
         }
     }
+}
+
+/// The handbook's target fields.
+#[derive(Clone, Default)]
+struct TargetFields {
+    systolic: NodeRef,
+    diastolic: NodeRef,
 }
 
 /// Puts the local time now into an empty time field.
@@ -151,6 +197,23 @@ pub fn Vitals(props: &Props) -> Html {
     let vitals_asked = use_mut_ref(|| 0u64);
     let vital_fields = use_memo((), |_| VitalFields::default());
     let diary_fields = use_memo((), |_| DiaryFields::default());
+    // The diary chosen in `select#diary-kind`, the joints offered, the joints ticked.
+    let diary_kind = use_state(|| vv::DIARY_KINDS[0].0.to_string());
+    let diary_options = use_state(|| None::<DiaryOptions>);
+    let joints_ticked = use_state(Vec::<String>::new);
+    // The calendar's month (year, month from 1) and the day opened in it.
+    let cal_month = use_state(|| {
+        let (y, m, _) = today();
+        (y, m)
+    });
+    let cal_day = use_state(|| None::<String>);
+    // The blood-pressure handbook (`None` while loading), its target form.
+    let handbook = use_state(|| None::<BpHandbook>);
+    let handbook_notice = use_state(|| None::<Notice>);
+    let handbook_reloads = use_state(|| 0u32);
+    let handbook_asked = use_mut_ref(|| 0u64);
+    let saving_target = use_state(|| false);
+    let target_fields = use_memo((), |_| TargetFields::default());
 
     // The kinds, once.
     {
@@ -209,6 +272,53 @@ pub fn Vitals(props: &Props) -> Html {
         });
     }
 
+    // The diaries' choices (the joints), once.
+    {
+        let (options, notice) = (diary_options.clone(), diary_notice.clone());
+        use_effect_with((), move |_| {
+            spawn_local(async move {
+                match invoke::<DiaryOptionsCmd>(&NoArgs {}).await {
+                    Ok(o) => options.set(Some(o)),
+                    Err(e) => notice.set(Some(Notice::Error(e.message))),
+                }
+            });
+        });
+    }
+
+    // The handbook: on open, after a blood-pressure reading or a new target was saved.
+    {
+        let (handbook, notice, asked) = (handbook.clone(), handbook_notice.clone(), handbook_asked.clone());
+        use_effect_with((person_id, *handbook_reloads), move |(person_id, _)| {
+            *asked.borrow_mut() += 1;
+            let mine = *asked.borrow();
+            let args = HandbookArgs { person_id: *person_id, weeks: vv::HANDBOOK_WEEKS };
+            spawn_local(async move {
+                let answer = invoke::<BpHandbookCmd>(&args).await;
+                if *asked.borrow() != mine {
+                    return;
+                }
+                match answer {
+                    Ok(h) => handbook.set(Some(h)),
+                    Err(e) => notice.set(Some(Notice::Error(e.message))),
+                }
+            });
+        });
+    }
+
+    // The target fields show the target stored (again after each change of it).
+    {
+        let fields = (*target_fields).clone();
+        use_effect_with(handbook.as_ref().map(|h| h.target), move |target| {
+            if let Some(t) = target {
+                for (field, v) in [(&fields.systolic, t.systolic), (&fields.diastolic, t.diastolic)] {
+                    if let Some(f) = field.cast::<HtmlInputElement>() {
+                        f.set_value(&v.to_string());
+                    }
+                }
+            }
+        });
+    }
+
     // The time fields start at now (once: a person's own time stays, also across a save).
     {
         let (vital_at, diary_at) = (vital_fields.at.clone(), diary_fields.at.clone());
@@ -238,6 +348,7 @@ pub fn Vitals(props: &Props) -> Html {
 
     let on_save_vital = {
         let (fields, notice, saving, reloads) = ((*vital_fields).clone(), vital_notice.clone(), saving_vital.clone(), vitals_reloads.clone());
+        let handbook_reloads = handbook_reloads.clone();
         let current_kind = current_kind.clone();
         Callback::from(move |ev: SubmitEvent| {
             ev.prevent_default();
@@ -252,13 +363,79 @@ pub fn Vitals(props: &Props) -> Html {
                     return;
                 }
             };
-            let (notice, saving, reloads) = (notice.clone(), saving.clone(), reloads.clone());
+            let (notice, saving, reloads, handbook_reloads) = (notice.clone(), saving.clone(), reloads.clone(), handbook_reloads.clone());
+            let blood_pressure = k.blood_pressure;
             notice.set(None);
             saving.set(true);
             spawn_local(async move {
                 match invoke::<AddVitalCmd>(&args).await {
                     Ok(added) => {
                         notice.set(Some(Notice::Note(vv::vital_saved_lines(&added))));
+                        reloads.set(*reloads + 1);
+                        if blood_pressure {
+                            handbook_reloads.set(*handbook_reloads + 1);
+                        }
+                    }
+                    Err(e) => notice.set(Some(Notice::Error(e.message))),
+                }
+                saving.set(false);
+            });
+        })
+    };
+
+    let on_diary_kind = {
+        let (diary_kind, notice) = (diary_kind.clone(), diary_notice.clone());
+        Callback::from(move |ev: Event| {
+            if let Some(select) = ev.target_dyn_into::<HtmlSelectElement>() {
+                notice.set(None);
+                diary_kind.set(select.value());
+            }
+        })
+    };
+
+    let on_joint = {
+        let ticked = joints_ticked.clone();
+        Callback::from(move |ev: Event| {
+            if let Some(b) = ev.target_dyn_into::<HtmlInputElement>() {
+                let code = b.value();
+                let mut list: Vec<String> = (*ticked).iter().filter(|c| **c != code).cloned().collect();
+                if b.checked() {
+                    list.push(code);
+                }
+                ticked.set(list);
+            }
+        })
+    };
+
+    let on_save_diary = {
+        let (fields, notice, saving, reloads) = ((*diary_fields).clone(), diary_notice.clone(), saving_diary.clone(), diary_reloads.clone());
+        let (kind, ticked) = ((*diary_kind).clone(), joints_ticked.clone());
+        // The ticked joints in the order offered (head to toe), not in the order ticked.
+        let joints: Vec<String> = match &*diary_options {
+            Some(o) => o.joints.iter().filter(|(c, _)| ticked.contains(c)).map(|(c, _)| c.clone()).collect(),
+            None => Vec::new(),
+        };
+        Callback::from(move |ev: SubmitEvent| {
+            ev.prevent_default();
+            if *saving {
+                return;
+            }
+            let args = match vv::diary_args(person_id, &fields.read(&kind, joints.clone())) {
+                Ok(a) => a,
+                Err(m) => {
+                    notice.set(Some(Notice::Error(m)));
+                    return;
+                }
+            };
+            let (fields, notice, saving, reloads, ticked) = (fields.clone(), notice.clone(), saving.clone(), reloads.clone(), ticked.clone());
+            notice.set(None);
+            saving.set(true);
+            spawn_local(async move {
+                match invoke::<AddDiaryCmd>(&args).await {
+                    Ok(added) => {
+                        fields.clear();
+                        ticked.set(Vec::new());
+                        notice.set(Some(Notice::Note(vec![vv::diary_saved_line(added.duplicate).to_string()])));
                         reloads.set(*reloads + 1);
                     }
                     Err(e) => notice.set(Some(Notice::Error(e.message))),
@@ -268,34 +445,49 @@ pub fn Vitals(props: &Props) -> Html {
         })
     };
 
-    let on_save_diary = {
-        let (fields, notice, saving, reloads) = ((*diary_fields).clone(), diary_notice.clone(), saving_diary.clone(), diary_reloads.clone());
+    let on_save_target = {
+        let (fields, notice, saving, reloads) = ((*target_fields).clone(), handbook_notice.clone(), saving_target.clone(), handbook_reloads.clone());
         Callback::from(move |ev: SubmitEvent| {
             ev.prevent_default();
             if *saving {
                 return;
             }
-            let args = match vv::diary_args(person_id, &select_value(&fields.mood), &textarea_value(&fields.symptoms), &textarea_value(&fields.note), &input_value(&fields.at)) {
+            let args = match vv::target_args(&input_value(&fields.systolic), &input_value(&fields.diastolic)) {
                 Ok(a) => a,
                 Err(m) => {
                     notice.set(Some(Notice::Error(m)));
                     return;
                 }
             };
-            let (fields, notice, saving, reloads) = (fields.clone(), notice.clone(), saving.clone(), reloads.clone());
+            let (notice, saving, reloads) = (notice.clone(), saving.clone(), reloads.clone());
             notice.set(None);
             saving.set(true);
             spawn_local(async move {
-                match invoke::<AddDiaryCmd>(&args).await {
-                    Ok(added) => {
-                        fields.clear();
-                        notice.set(Some(Notice::Note(vec![vv::diary_saved_line(added.duplicate).to_string()])));
+                match invoke::<SetBpTargetCmd>(&args).await {
+                    Ok(t) => {
+                        notice.set(Some(Notice::Note(vec![format!("Target saved: {}/{} mmHg.", t.systolic, t.diastolic)])));
                         reloads.set(*reloads + 1);
                     }
                     Err(e) => notice.set(Some(Notice::Error(e.message))),
                 }
                 saving.set(false);
             });
+        })
+    };
+
+    let on_print = Callback::from(|_: MouseEvent| {
+        if let Some(w) = web_sys::window() {
+            // Nothing to show when the webview offers no printing: the dialog simply does not open.
+            let _ = w.print();
+        }
+    });
+
+    let on_month = |delta: i32| {
+        let (cal_month, cal_day) = (cal_month.clone(), cal_day.clone());
+        Callback::from(move |_: MouseEvent| {
+            let (y, m) = *cal_month;
+            cal_month.set(vv::add_months(y, m, delta));
+            cal_day.set(None);
         })
     };
 
@@ -378,14 +570,15 @@ pub fn Vitals(props: &Props) -> Html {
 
     let blood_pressure = current_kind.as_ref().is_some_and(|k| k.blood_pressure);
     let kind_name = current_kind.as_ref().map(vv::kind_label).unwrap_or_default();
+    let bp_targets = vv::bp_targets(handbook.as_ref().map(|h| h.target));
     let readings_html = match (&*points, &current_kind) {
         (None, _) | (_, None) => html! { <p class="muted">{ "Loading the readings…" }</p> },
-        (Some(list), Some(_)) => match vv::chart(list, blood_pressure, epoch_ms) {
+        (Some(list), Some(_)) => match vv::chart(list, blood_pressure, bp_targets, epoch_ms) {
             None => html! { <p class="muted no-readings">{ "No readings yet: enter one above." }</p> },
             Some(c) => html! {
                 <>
                     { chart_svg(&c, list, &kind_name) }
-                    { legend(blood_pressure) }
+                    { legend(blood_pressure, bp_targets) }
                     <ul class="vital-list">
                         { for list.iter().take(vv::LIST_MAX).map(|p| html! {
                             <li class="vital" key={p.record_id.to_string()}>
@@ -404,10 +597,46 @@ pub fn Vitals(props: &Props) -> Html {
     };
 
     let dfields = &*diary_fields;
-    let diary_html = html! {
-        <section class="diary">
-            <h3>{ "Diary" }</h3>
-            <form class="diary-entry" onsubmit={on_save_diary}>
+    let chosen_diary = vv::diary_kind(&diary_kind).unwrap_or(vv::DIARY_KINDS[0].0);
+    let diary_fields_html = match chosen_diary {
+        "asthma" => html! {
+            <div class="diary-fields asthma" key="asthma">
+                <div class="field">
+                    <label for="asthma-daytime">{ "Daytime symptoms" }</label>
+                    <select id="asthma-daytime" name="daytime" ref={dfields.daytime.clone()}>
+                        <option value="" selected=true>{ "—" }</option>
+                        { for vv::DAYTIME_SYMPTOMS.iter().map(|(v, label)| html! { <option value={v.to_string()}>{ *label }</option> }) }
+                    </select>
+                </div>
+                { count_field("asthma-night", "Night awakenings", &dfields.night, "0") }
+                { count_field("asthma-puffs", "Reliever puffs", &dfields.puffs, "0") }
+                { count_field("asthma-pef-morning", "Peak flow morning, L/min", &dfields.pef_morning, "420") }
+                { count_field("asthma-pef-evening", "Peak flow evening, L/min", &dfields.pef_evening, "430") }
+            </div>
+        },
+        "joint-pain" => html! {
+            <div class="diary-fields joint-pain" key="joint-pain">
+                <fieldset class="joints">
+                    <legend>{ "Painful joints" }</legend>
+                    { match &*diary_options {
+                        None => html! { <p class="muted">{ "Loading the joints…" }</p> },
+                        Some(o) => html! {
+                            { for o.joints.iter().map(|(code, label)| html! {
+                                <label class="joint" key={code.clone()}>
+                                    <input type="checkbox" class="joint" name="joint" value={code.clone()}
+                                        checked={joints_ticked.contains(code)} onchange={on_joint.clone()} />
+                                    { label.clone() }
+                                </label>
+                            }) }
+                        },
+                    } }
+                </fieldset>
+                { count_field("joint-severity", "Pain severity, 0–10", &dfields.severity, "5") }
+                { count_field("joint-stiffness", "Morning stiffness, minutes", &dfields.stiffness, "30") }
+            </div>
+        },
+        _ => html! {
+            <div class="diary-fields mood" key="mood">
                 <div class="field">
                     <label for="diary-mood">{ "Mood" }</label>
                     <select id="diary-mood" name="mood" ref={dfields.mood.clone()}>
@@ -415,15 +644,31 @@ pub fn Vitals(props: &Props) -> Html {
                         { for vv::MOODS.iter().map(|(m, label)| html! { <option value={m.to_string()}>{ *label }</option> }) }
                     </select>
                 </div>
-                <div class="field">
-                    <label for="diary-at">{ "When" }</label>
-                    <input id="diary-at" name="at" type="datetime-local" ref={dfields.at.clone()} />
-                </div>
                 <div class="field wide">
                     <label for="diary-symptoms">{ "Symptoms" }</label>
                     <textarea id="diary-symptoms" name="symptoms" rows="2" ref={dfields.symptoms.clone()}
                         maxlength={techo_ipc::MAX_DIARY_TEXT_CHARS.to_string()} placeholder="e.g. 頭痛, cough since the morning" />
                 </div>
+            </div>
+        },
+    };
+    let diary_html = html! {
+        <section class="diary">
+            <h3>{ "Diary" }</h3>
+            <div class="field diary-kind">
+                <label for="diary-kind">{ "Which diary" }</label>
+                <select id="diary-kind" name="diary-kind" onchange={on_diary_kind}>
+                    { for vv::DIARY_KINDS.iter().map(|(v, label)| html! {
+                        <option value={v.to_string()} selected={*v == chosen_diary}>{ *label }</option>
+                    }) }
+                </select>
+            </div>
+            <form class={classes!("diary-entry", chosen_diary)} onsubmit={on_save_diary}>
+                <div class="field">
+                    <label for="diary-at">{ "When" }</label>
+                    <input id="diary-at" name="at" type="datetime-local" ref={dfields.at.clone()} />
+                </div>
+                { diary_fields_html }
                 <div class="field wide">
                     <label for="diary-note">{ "Note" }</label>
                     <textarea id="diary-note" name="note" rows="2" ref={dfields.note.clone()}
@@ -452,6 +697,163 @@ pub fn Vitals(props: &Props) -> Html {
         </section>
     };
 
+    // The calendar: the diary entries per local day.
+    let empty = Vec::new();
+    let entries: &[DiaryView] = diaries.as_ref().unwrap_or(&empty);
+    let per_day = vv::entries_per_day(entries.iter().map(|d| local(&d.at).map(|(day, _)| day)));
+    let (cal_y, cal_m) = *cal_month;
+    let today_key = {
+        let (y, m, d) = today();
+        vv::day_key(y, m, d)
+    };
+    let day_cell = |day: Option<u32>| -> Html {
+        let Some(day) = day else { return html! { <td class="blank"></td> } };
+        let key = vv::day_key(cal_y, cal_m, day);
+        let on_day = per_day.get(&key);
+        let classes = classes!(
+            "day",
+            (key == today_key).then_some("today"),
+            on_day.is_some().then_some("has-entries"),
+            (cal_day.as_deref() == Some(key.as_str())).then_some("selected")
+        );
+        match on_day {
+            None => html! { <td class={classes}><span class="num">{ day }</span></td> },
+            Some(indexes) => {
+                let counts = vv::kind_counts(indexes.iter().map(|&i| entries[i].kind.as_str()));
+                let open = {
+                    let (cal_day, key) = (cal_day.clone(), key.clone());
+                    move || cal_day.set(Some(key.clone()))
+                };
+                let onclick = {
+                    let open = open.clone();
+                    Callback::from(move |_: MouseEvent| open())
+                };
+                let onkeydown = Callback::from(move |ev: KeyboardEvent| {
+                    if ev.key() == "Enter" || ev.key() == " " {
+                        ev.prevent_default();
+                        open();
+                    }
+                });
+                html! {
+                    <td class={classes} tabindex="0" role="button" {onclick} {onkeydown}
+                        aria-label={format!("{key}: {} diary entries", indexes.len())}>
+                        <span class="num">{ day }</span>
+                        <span class="marks">
+                            { for counts.iter().map(|(class, n)| html! {
+                                <span class={classes!("mark", *class)} title={format!("{}: {n}", vv::diary_kind_label(class))}>{ n }</span>
+                            }) }
+                        </span>
+                    </td>
+                }
+            }
+        }
+    };
+    let calendar_html = html! {
+        <section class="diary-calendar">
+            <div class="cal-head">
+                <button type="button" class="secondary cal-prev" onclick={on_month(-1)} aria-label="Previous month">{ "‹" }</button>
+                <h3 class="cal-month">{ vv::month_label(cal_y, cal_m) }</h3>
+                <button type="button" class="secondary cal-next" onclick={on_month(1)} aria-label="Next month">{ "›" }</button>
+            </div>
+            <table class="calendar">
+                <thead>
+                    <tr>{ for vv::WEEKDAYS.iter().map(|d| html! { <th scope="col">{ *d }</th> }) }</tr>
+                </thead>
+                <tbody>
+                    { for vv::month_grid(cal_y, cal_m).into_iter().map(|week| html! {
+                        <tr>{ for week.into_iter().map(day_cell) }</tr>
+                    }) }
+                </tbody>
+            </table>
+            <p class="cal-legend">
+                { for vv::DIARY_KINDS.iter().map(|(class, label)| html! {
+                    <span class="legend-item"><span class={classes!("mark", *class)}></span>{ *label }</span>
+                }) }
+            </p>
+            if let Some(day) = &*cal_day {
+                if let Some(indexes) = per_day.get(day) {
+                    <h4 class="day-head">{ day.clone() }</h4>
+                    <ul class="day-entries">
+                        { for indexes.iter().map(|&i| {
+                            let d = &entries[i];
+                            html! {
+                                <li class={classes!("day-entry", vv::diary_class(&d.kind))} key={d.record_id.to_string()}>
+                                    <span class="when">{ local(&d.at).map(|(_, time)| time).unwrap_or_default() }</span>
+                                    <span class="title">{ d.title.clone() }</span>
+                                    <span class="summary">{ d.summary.clone() }</span>
+                                </li>
+                            }
+                        }) }
+                    </ul>
+                }
+            }
+        </section>
+    };
+
+    let handbook_html = html! {
+        <section class="bp-handbook">
+            <div class="handbook-head">
+                <h3>{ "Blood-pressure handbook (家庭血圧手帳)" }</h3>
+                <button type="button" class="secondary print" onclick={on_print}>{ "Print" }</button>
+            </div>
+            { match &*handbook {
+                Some(h) => html! {
+                    <p class="handbook-target">
+                        { format!("Target: below {}/{} mmHg (upper/lower), morning and evening averages per week (Monday to Sunday).", h.target.systolic, h.target.diastolic) }
+                    </p>
+                },
+                None => html! {},
+            } }
+            <form class="bp-target" onsubmit={on_save_target}>
+                <div class="field">
+                    <label for="target-systolic">{ "Target upper, mmHg" }</label>
+                    <input id="target-systolic" name="target-systolic" type="text" inputmode="numeric" ref={target_fields.systolic.clone()}
+                        autocomplete="off" maxlength="5" placeholder="135" />
+                </div>
+                <div class="field">
+                    <label for="target-diastolic">{ "Target lower, mmHg" }</label>
+                    <input id="target-diastolic" name="target-diastolic" type="text" inputmode="numeric" ref={target_fields.diastolic.clone()}
+                        autocomplete="off" maxlength="5" placeholder="85" />
+                </div>
+                <button type="submit" class="save-target" disabled={*saving_target}>
+                    { if *saving_target { "Saving…" } else { "Save target" } }
+                </button>
+            </form>
+            { notice_html(&handbook_notice) }
+            { match &*handbook {
+                None => html! { <p class="muted">{ "Loading the handbook…" }</p> },
+                Some(h) if h.weeks.is_empty() => html! {
+                    <p class="muted no-handbook">{ format!("No blood-pressure readings in the last {} weeks.", vv::HANDBOOK_WEEKS) }</p>
+                },
+                Some(h) => html! {
+                    <>
+                        <table class="handbook">
+                            <thead>
+                                <tr>
+                                    <th scope="col">{ "Week from (Mon)" }</th>
+                                    <th scope="col">{ "Morning (朝)" }</th>
+                                    <th scope="col">{ "Evening (晩)" }</th>
+                                    <th scope="col" class="num">{ "Other times" }</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                { for h.weeks.iter().map(|w| html! {
+                                    <tr class="week" key={w.week_start.clone()}>
+                                        <td class="week-start">{ w.week_start.clone() }</td>
+                                        { session_cell("morning", w.morning.as_ref()) }
+                                        { session_cell("evening", w.evening.as_ref()) }
+                                        <td class="unclassified num">{ w.unclassified }</td>
+                                    </tr>
+                                }) }
+                            </tbody>
+                        </table>
+                        <p class="handbook-legend muted">{ "Average upper/lower mmHg (number of readings), pulse /min; ▲ above the target." }</p>
+                    </>
+                },
+            } }
+        </section>
+    };
+
     html! {
         <section class="vitals">
             <div class="vitals-head">
@@ -461,8 +863,36 @@ pub fn Vitals(props: &Props) -> Html {
             { entry_form }
             { notice_html(&vital_notice) }
             <div class="vital-readings">{ readings_html }</div>
-            { diary_html }
+            { handbook_html }
+            <div class="diary-area">
+                { diary_html }
+                { calendar_html }
+            </div>
         </section>
+    }
+}
+
+/// A whole-number field of a diary (a count, L/min, minutes): blank is not answered.
+fn count_field(id: &'static str, label: &'static str, field: &NodeRef, placeholder: &'static str) -> Html {
+    html! {
+        <div class="field">
+            <label for={id}>{ label }</label>
+            <input {id} name={id} type="text" inputmode="numeric" ref={field.clone()}
+                autocomplete="off" maxlength="6" {placeholder} />
+        </div>
+    }
+}
+
+/// A handbook cell: a week's morning or evening average, `above` (and marked ▲) over the target.
+fn session_cell(class: &'static str, avg: Option<&SessionAvg>) -> Html {
+    match avg {
+        None => html! { <td class={classes!(class, "none")}>{ "—" }</td> },
+        Some(a) => html! {
+            <td class={classes!(class, a.above_target.then_some("above"))}>
+                { vv::session_text(a) }
+                if a.above_target { <span class="above-mark" title="above the target">{ " ▲" }</span> }
+            </td>
+        },
     }
 }
 
@@ -520,7 +950,7 @@ fn chart_svg(c: &vv::Chart, points: &[VitalPoint], kind_name: &str) -> Html {
     }
 }
 
-fn legend(blood_pressure: bool) -> Html {
+fn legend(blood_pressure: bool, targets: [f64; 2]) -> Html {
     html! {
         <p class="chart-legend">
             <span class="legend-item"><span class="dot home"></span>{ "Entered at home" }</span>
@@ -528,7 +958,7 @@ fn legend(blood_pressure: bool) -> Html {
             if blood_pressure {
                 <span class="legend-item"><span class="swatch systolic"></span>{ "Upper (systolic)" }</span>
                 <span class="legend-item"><span class="swatch diastolic"></span>{ "Lower (diastolic)" }</span>
-                <span class="legend-item"><span class="swatch target"></span>{ "Home targets 135/85 mmHg" }</span>
+                <span class="legend-item"><span class="swatch target"></span>{ format!("Home targets {}/{} mmHg", targets[0], targets[1]) }</span>
             }
         </p>
     }

@@ -1,7 +1,10 @@
 //! Pure helpers for the home vitals screen (entering readings and diary entries, the chart):
 //! no browser APIs, tested natively. Readings are health data: nothing here logs or prints.
 
-use techo_ipc::{validate_diary, validate_local_time, AddDiaryArgs, AddVitalArgs, VitalAdded, VitalKindInfo, VitalPoint};
+use std::collections::BTreeMap;
+use techo_ipc::{
+    validate_bp_target, validate_diary, validate_local_time, AddDiaryArgs, AddVitalArgs, BpTargetArgs, SessionAvg, VitalAdded, VitalKindInfo, VitalPoint,
+};
 
 /// The kind the screen opens on.
 pub const DEFAULT_KIND: &str = "blood-pressure";
@@ -9,6 +12,15 @@ pub const DEFAULT_KIND: &str = "blood-pressure";
 pub const LIST_MAX: usize = 20;
 /// The Japanese home blood-pressure targets (JSH 2019), upper and lower, in mmHg.
 pub const HOME_BP_TARGETS: [f64; 2] = [135.0, 85.0];
+/// The diaries: value of `select#diary-kind` (the `kind` sent, the CSS class of its calendar
+/// marks) and words.
+pub const DIARY_KINDS: [(&str, &str); 3] = [("mood", "Mood / symptoms"), ("asthma", "Asthma"), ("joint-pain", "Joint pain")];
+/// The asthma diary's daytime symptoms: value and words.
+pub const DAYTIME_SYMPTOMS: [(u8, &str); 4] = [(0, "none"), (1, "mild"), (2, "moderate"), (3, "severe")];
+/// How many weeks the blood-pressure handbook shows, newest first.
+pub const HANDBOOK_WEEKS: u32 = 12;
+/// The calendar's columns, Monday first.
+pub const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 /// The mood select: value and words.
 pub const MOODS: [(u8, &str); 5] = [(1, "1 very bad"), (2, "2 bad"), (3, "3 so-so"), (4, "4 good"), (5, "5 very good")];
 
@@ -116,17 +128,7 @@ fn local_time(at: &str) -> Result<Option<String>, String> {
 
 /// The `add_vital` arguments of a filled form, or the sentence saying what to fix.
 pub fn vital_args(person_id: i64, kind: &VitalKindInfo, form: &VitalForm) -> Result<AddVitalArgs, String> {
-    let mut args = AddVitalArgs {
-        person_id,
-        kind: kind.slug.clone(),
-        at: None,
-        value: None,
-        unit: None,
-        systolic: None,
-        diastolic: None,
-        pulse: None,
-        context: None,
-    };
+    let mut args = AddVitalArgs { person_id, kind: kind.slug.clone(), ..Default::default() };
     if kind.blood_pressure {
         args.systolic = Some(required_number(&form.systolic, "upper (systolic) pressure")?);
         args.diastolic = Some(required_number(&form.diastolic, "lower (diastolic) pressure")?);
@@ -162,13 +164,214 @@ pub fn parse_mood(value: &str) -> Result<Option<u8>, String> {
     }
 }
 
+/// A whole number a diary may have (a count, L/min, minutes): `None` when blank, an error
+/// sentence naming the field when it is not a whole number ≥ 0.
+pub fn whole_number(text: &str, what: &str) -> Result<Option<u32>, String> {
+    let bad = || format!("The {what} is not a whole number: write it with digits (for example 3), or leave it empty.");
+    match parse_number(text) {
+        Ok(None) => Ok(None),
+        Ok(Some(v)) if v.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&v) => Ok(Some(v as u32)),
+        _ => Err(bad()),
+    }
+}
+
+/// The daytime-symptoms select's value: `""` → none, `"0"`…`"3"`.
+pub fn parse_daytime(value: &str) -> Result<Option<u8>, String> {
+    match value.trim() {
+        "" => Ok(None),
+        v => v
+            .parse::<u8>()
+            .ok()
+            .filter(|m| *m <= 3)
+            .map(Some)
+            .ok_or_else(|| "Choose daytime symptoms from none to severe.".to_string()),
+    }
+}
+
+/// A pain severity 0–10 (blank: not answered).
+pub fn parse_severity(text: &str) -> Result<Option<u8>, String> {
+    match whole_number(text, "pain severity")? {
+        None => Ok(None),
+        Some(v) => u8::try_from(v).ok().filter(|v| *v <= 10).map(Some).ok_or_else(|| "Choose a pain severity from 0 to 10.".to_string()),
+    }
+}
+
+/// The diary of a `select#diary-kind` value (`""`: the mood diary), or the sentence saying so.
+pub fn diary_kind(value: &str) -> Result<&'static str, String> {
+    match value.trim() {
+        "" => Ok(DIARY_KINDS[0].0),
+        v => DIARY_KINDS.iter().map(|k| k.0).find(|k| *k == v).ok_or_else(|| "Choose a diary: mood, asthma or joint pain.".to_string()),
+    }
+}
+
+/// What the diary form holds, as typed; only the chosen diary's fields are read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DiaryForm {
+    /// `mood`, `asthma` or `joint-pain`.
+    pub kind: String,
+    pub at: String,
+    pub note: String,
+    pub mood: String,
+    pub symptoms: String,
+    pub daytime: String,
+    pub night: String,
+    pub puffs: String,
+    pub pef_morning: String,
+    pub pef_evening: String,
+    /// The ticked joints' codes.
+    pub joints: Vec<String>,
+    pub severity: String,
+    pub stiffness: String,
+}
+
 /// The `add_diary` arguments of a filled diary form (checked with [`validate_diary`]), or the
-/// sentence saying what to fix. Blank texts are left out.
-pub fn diary_args(person_id: i64, mood: &str, symptoms: &str, note: &str, at: &str) -> Result<AddDiaryArgs, String> {
+/// sentence saying what to fix. Blank fields are left out, and so are the other diaries'.
+pub fn diary_args(person_id: i64, form: &DiaryForm) -> Result<AddDiaryArgs, String> {
     let text = |t: &str| Some(t.trim().to_string()).filter(|t| !t.is_empty());
-    let args = AddDiaryArgs { person_id, at: local_time(at)?, mood: parse_mood(mood)?, symptoms: text(symptoms), note: text(note), ..Default::default() };
+    let kind = diary_kind(&form.kind)?;
+    let mut args = AddDiaryArgs { person_id, kind: Some(kind.to_string()), at: local_time(&form.at)?, note: text(&form.note), ..Default::default() };
+    match kind {
+        "asthma" => {
+            args.daytime_symptoms = parse_daytime(&form.daytime)?;
+            args.night_awakenings = whole_number(&form.night, "number of night awakenings")?;
+            args.reliever_puffs = whole_number(&form.puffs, "number of reliever puffs")?;
+            args.pef_morning = whole_number(&form.pef_morning, "morning peak flow")?;
+            args.pef_evening = whole_number(&form.pef_evening, "evening peak flow")?;
+        }
+        "joint-pain" => {
+            for j in form.joints.iter().map(|j| j.trim()).filter(|j| !j.is_empty()) {
+                if !args.joints.iter().any(|have| have == j) {
+                    args.joints.push(j.to_string());
+                }
+            }
+            args.severity = parse_severity(&form.severity)?;
+            args.morning_stiffness_minutes = whole_number(&form.stiffness, "morning stiffness (minutes)")?;
+        }
+        _ => {
+            args.mood = parse_mood(&form.mood)?;
+            args.symptoms = text(&form.symptoms);
+        }
+    }
     validate_diary(&args).map_err(|e| e.message)?;
     Ok(args)
+}
+
+/// The calendar-mark class of a diary entry's kind (an unknown one counts as the mood diary).
+pub fn diary_class(kind: &str) -> &'static str {
+    DIARY_KINDS.iter().map(|k| k.0).find(|k| *k == kind).unwrap_or(DIARY_KINDS[0].0)
+}
+
+/// A diary's words for its kind (`Asthma`).
+pub fn diary_kind_label(kind: &str) -> &'static str {
+    let class = diary_class(kind);
+    DIARY_KINDS.iter().find(|k| k.0 == class).map_or("", |k| k.1)
+}
+
+/// Whether a year has 29 February (Gregorian).
+pub fn is_leap_year(year: i32) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+/// The days of a month (`month` from 1).
+pub fn days_in_month(year: i32, month: u32) -> u32 {
+    match month {
+        2 if is_leap_year(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// The weekday of a date, Monday 0 … Sunday 6 (Gregorian; `month` from 1).
+pub fn weekday(year: i32, month: u32, day: u32) -> u32 {
+    const T: [i64; 12] = [0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4];
+    let y = i64::from(year) - i64::from(month < 3);
+    let m = month.clamp(1, 12) as usize - 1;
+    let sunday_first = (y + y.div_euclid(4) - y.div_euclid(100) + y.div_euclid(400) + T[m] + i64::from(day)).rem_euclid(7);
+    ((sunday_first + 6) % 7) as u32
+}
+
+/// The empty cells before the 1st in a Monday-first calendar.
+pub fn first_weekday_offset(year: i32, month: u32) -> u32 {
+    weekday(year, month, 1)
+}
+
+/// The month `delta` months from a month: `(year, month)`.
+pub fn add_months(year: i32, month: u32, delta: i32) -> (i32, u32) {
+    let index = i64::from(year) * 12 + i64::from(month.clamp(1, 12)) - 1 + i64::from(delta);
+    (index.div_euclid(12) as i32, index.rem_euclid(12) as u32 + 1)
+}
+
+/// The calendar's heading of a month: `2026-11`.
+pub fn month_label(year: i32, month: u32) -> String {
+    format!("{year:04}-{month:02}")
+}
+
+/// The key of a local day, as [`crate::record::local`] writes it: `2026-11-28`.
+pub fn day_key(year: i32, month: u32, day: u32) -> String {
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// A month's calendar: weeks (Monday first) of day numbers, `None` outside the month.
+pub fn month_grid(year: i32, month: u32) -> Vec<[Option<u32>; 7]> {
+    let offset = first_weekday_offset(year, month);
+    let days = days_in_month(year, month);
+    let cells = (offset + days).div_ceil(7) * 7;
+    let day_of = |cell: u32| (cell >= offset && cell - offset < days).then(|| cell - offset + 1);
+    (0..cells / 7).map(|w| std::array::from_fn(|i| day_of(w * 7 + i as u32))).collect()
+}
+
+/// Diary entries per local day: each day (`YYYY-MM-DD`, already in local time) → the indexes
+/// of its entries, in the list's order. Entries without a readable day are left out.
+pub fn entries_per_day(days: impl IntoIterator<Item = Option<String>>) -> BTreeMap<String, Vec<usize>> {
+    let mut out: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, day) in days.into_iter().enumerate() {
+        if let Some(day) = day {
+            out.entry(day).or_default().push(i);
+        }
+    }
+    out
+}
+
+/// How many entries of each diary (calendar-mark class, count), in [`DIARY_KINDS`] order,
+/// diaries without entries left out.
+pub fn kind_counts<'a>(kinds: impl IntoIterator<Item = &'a str>) -> Vec<(&'static str, usize)> {
+    let mut counts = [0usize; DIARY_KINDS.len()];
+    for k in kinds {
+        let class = diary_class(k);
+        if let Some(i) = DIARY_KINDS.iter().position(|d| d.0 == class) {
+            counts[i] += 1;
+        }
+    }
+    DIARY_KINDS.iter().zip(counts).filter(|(_, n)| *n > 0).map(|(k, n)| (k.0, n)).collect()
+}
+
+/// The `set_bp_target` arguments of the target fields, or the sentence saying what to fix.
+pub fn target_args(systolic: &str, diastolic: &str) -> Result<BpTargetArgs, String> {
+    let field = |text: &str, what: &str| whole_number(text, what)?.ok_or_else(|| format!("Enter the {what}."));
+    let target = BpTargetArgs { systolic: field(systolic, "upper (systolic) target")?, diastolic: field(diastolic, "lower (diastolic) target")? };
+    validate_bp_target(&target).map_err(|e| e.message)?;
+    Ok(target)
+}
+
+/// The chart's dashed target lines: the vault's target once known, else the Japanese home targets.
+pub fn bp_targets(target: Option<BpTargetArgs>) -> [f64; 2] {
+    target.map_or(HOME_BP_TARGETS, |t| [f64::from(t.systolic), f64::from(t.diastolic)])
+}
+
+/// A whole mmHg (or /min) of an average, halves rounded up.
+fn whole(v: f64) -> String {
+    format!("{:.0}", v.round())
+}
+
+/// A handbook cell: `128/82 (3)` (average upper/lower and how many readings), with the
+/// average pulse when there is one (`128/82 (3), pulse 70`).
+pub fn session_text(s: &SessionAvg) -> String {
+    let head = format!("{}/{} ({})", whole(s.systolic), whole(s.diastolic), s.readings);
+    match s.pulse.filter(|p| p.is_finite()) {
+        Some(p) => format!("{head}, pulse {}", whole(p)),
+        None => head,
+    }
 }
 
 /// The lines of the note after a reading was sent: saved (or already there), then each warning.
@@ -315,8 +518,9 @@ pub struct Chart {
 
 /// The chart of `points` (in any order; the shell sends them newest first). `time` reads a
 /// reading's `at` (ms since the epoch; `None`: left out). Blood pressure draws systolic and
-/// diastolic with the home targets, other kinds their one value. `None` when nothing can be drawn.
-pub fn chart(points: &[VitalPoint], blood_pressure: bool, time: impl Fn(&str) -> Option<f64>) -> Option<Chart> {
+/// diastolic with the home targets `bp_targets` (upper, lower; see [`bp_targets`]), other kinds
+/// their one value. `None` when nothing can be drawn.
+pub fn chart(points: &[VitalPoint], blood_pressure: bool, bp_targets: [f64; 2], time: impl Fn(&str) -> Option<f64>) -> Option<Chart> {
     let mut timed: Vec<(f64, usize)> = points
         .iter()
         .enumerate()
@@ -327,7 +531,7 @@ pub fn chart(points: &[VitalPoint], blood_pressure: bool, time: impl Fn(&str) ->
     let value = |i: usize, s: usize| points[i].values.get(s).copied().filter(|v| v.is_finite());
     let drawn: Vec<(f64, usize)> = timed.into_iter().filter(|&(_, i)| series.iter().any(|&(_, s)| value(i, s).is_some())).collect();
     let (first, last) = (drawn.first()?, drawn.last()?);
-    let targets: &[f64] = if blood_pressure { &HOME_BP_TARGETS } else { &[] };
+    let targets: &[f64] = if blood_pressure { &bp_targets } else { &[] };
     let all = drawn.iter().flat_map(|&(_, i)| series.iter().filter_map(move |&(_, s)| value(i, s)));
     let (lo, hi) = y_range(all.chain(targets.iter().copied()))?;
     let frame = Frame { t0: first.0, t1: last.0, lo, hi };
@@ -504,15 +708,169 @@ mod tests {
         assert!(parse_mood("6").is_err());
         assert!(parse_mood("x").is_err());
 
-        let args = diary_args(3, "4", " 朝から少し頭痛 ", "  ", "2026-11-28T08:00").unwrap();
+        let mood = |m: &str, symptoms: &str, note: &str, at: &str| DiaryForm { kind: "mood".into(), mood: m.into(), symptoms: symptoms.into(), note: note.into(), at: at.into(), ..Default::default() };
+        let args = diary_args(3, &mood("4", " 朝から少し頭痛 ", "  ", "2026-11-28T08:00")).unwrap();
+        assert_eq!(args.kind.as_deref(), Some("mood"));
         assert_eq!(args.mood, Some(4));
         assert_eq!(args.symptoms.as_deref(), Some("朝から少し頭痛"));
         assert_eq!(args.note, None, "blank text is left out");
         assert_eq!(args.at.as_deref(), Some("2026-11-28T08:00"));
-        assert!(diary_args(3, "", "", " ", "2026-11-28T08:00").unwrap_err().contains("empty"));
-        assert!(diary_args(3, "4", "", "", "tomorrow").is_err());
-        assert!(diary_args(3, "", "", &"痛".repeat(techo_ipc::MAX_DIARY_TEXT_CHARS + 1), "").is_err());
-        assert_eq!(diary_args(3, "2", "", "", "").unwrap().at, None);
+        assert!(diary_args(3, &mood("", "", " ", "2026-11-28T08:00")).unwrap_err().contains("empty"));
+        assert!(diary_args(3, &mood("4", "", "", "tomorrow")).is_err());
+        assert!(diary_args(3, &mood("", "", &"痛".repeat(techo_ipc::MAX_DIARY_TEXT_CHARS + 1), "")).is_err());
+        assert_eq!(diary_args(3, &mood("2", "", "", "")).unwrap().at, None);
+        assert_eq!(diary_args(3, &DiaryForm { kind: "".into(), ..mood("2", "", "", "") }).unwrap().kind.as_deref(), Some("mood"), "no kind: the mood diary");
+        assert!(diary_args(3, &DiaryForm { kind: "sleep".into(), ..mood("2", "", "", "") }).unwrap_err().contains("Choose a diary"));
+    }
+
+    #[test]
+    fn diary_kinds_and_their_words() {
+        assert_eq!(DIARY_KINDS.map(|k| k.0), ["mood", "asthma", "joint-pain"]);
+        assert_eq!(DIARY_KINDS.map(|k| k.1), ["Mood / symptoms", "Asthma", "Joint pain"]);
+        for (k, _) in DIARY_KINDS {
+            assert_eq!(diary_kind(k), Ok(k), "each option's value is read back");
+            assert_eq!(diary_class(k), k);
+        }
+        assert_eq!(diary_class("something-new"), "mood");
+        assert_eq!(diary_kind_label("joint-pain"), "Joint pain");
+        assert_eq!(DAYTIME_SYMPTOMS.map(|d| d.1), ["none", "mild", "moderate", "severe"]);
+        for (v, _) in DAYTIME_SYMPTOMS {
+            assert_eq!(parse_daytime(&v.to_string()), Ok(Some(v)));
+        }
+        assert_eq!(parse_daytime(""), Ok(None));
+        assert!(parse_daytime("4").is_err() && parse_daytime("x").is_err());
+    }
+
+    #[test]
+    fn whole_numbers_for_counts_and_minutes() {
+        assert_eq!(whole_number("3", "puffs"), Ok(Some(3)));
+        assert_eq!(whole_number(" ４２０ ", "PEF"), Ok(Some(420)), "full-width digits");
+        assert_eq!(whole_number("0", "puffs"), Ok(Some(0)));
+        assert_eq!(whole_number("", "puffs"), Ok(None));
+        for junk in ["2.5", "-1", "abc", "1e3", "99999999999"] {
+            assert!(whole_number(junk, "reliever puffs").unwrap_err().contains("reliever puffs is not a whole number"), "{junk}");
+        }
+        assert_eq!(parse_severity("10"), Ok(Some(10)));
+        assert_eq!(parse_severity(""), Ok(None));
+        assert_eq!(parse_severity("11"), Err("Choose a pain severity from 0 to 10.".to_string()));
+        assert!(parse_severity("300").is_err(), "beyond a u8 too");
+        assert!(parse_severity("five").unwrap_err().contains("pain severity"));
+    }
+
+    #[test]
+    fn asthma_diary_args() {
+        let form = DiaryForm { kind: "asthma".into(), daytime: "1".into(), night: "0".into(), puffs: "2".into(), pef_morning: "420".into(), pef_evening: "".into(), note: " 寒い朝 ".into(), mood: "4".into(), joints: vec!["left-knee".into()], ..Default::default() };
+        let args = diary_args(5, &form).unwrap();
+        assert_eq!(args.kind.as_deref(), Some("asthma"));
+        assert_eq!((args.daytime_symptoms, args.night_awakenings, args.reliever_puffs), (Some(1), Some(0), Some(2)));
+        assert_eq!((args.pef_morning, args.pef_evening), (Some(420), None), "blank: not answered");
+        assert_eq!(args.note.as_deref(), Some("寒い朝"));
+        assert_eq!((args.mood, args.joints.len()), (None, 0), "the other diaries' fields are not sent");
+        let err = diary_args(5, &DiaryForm { pef_evening: "4OO".into(), ..form.clone() }).unwrap_err();
+        assert!(err.contains("evening peak flow is not a whole number"), "{err}");
+        assert!(diary_args(5, &DiaryForm { puffs: "1.5".into(), ..form.clone() }).unwrap_err().contains("reliever puffs"));
+        assert!(diary_args(5, &DiaryForm { daytime: "7".into(), ..form.clone() }).is_err());
+        let empty = DiaryForm { kind: "asthma".into(), mood: "4".into(), ..Default::default() };
+        assert!(diary_args(5, &empty).unwrap_err().contains("empty"), "a mood does not fill an asthma diary");
+        assert!(diary_args(5, &DiaryForm { note: "ok".into(), ..empty }).is_ok(), "a note alone is an entry");
+    }
+
+    #[test]
+    fn joint_pain_diary_args() {
+        let form = DiaryForm { kind: "joint-pain".into(), joints: vec!["left-knee".into(), " ".into(), "right-wrist".into(), "left-knee".into()], severity: "5".into(), stiffness: "30".into(), pef_morning: "420".into(), ..Default::default() };
+        let args = diary_args(5, &form).unwrap();
+        assert_eq!(args.kind.as_deref(), Some("joint-pain"));
+        assert_eq!(args.joints, ["left-knee", "right-wrist"], "blank and repeated codes dropped");
+        assert_eq!((args.severity, args.morning_stiffness_minutes), (Some(5), Some(30)));
+        assert_eq!(args.pef_morning, None, "the asthma field left over is not sent");
+        assert!(diary_args(5, &DiaryForm { severity: "12".into(), ..form.clone() }).unwrap_err().contains("0 to 10"));
+        assert!(diary_args(5, &DiaryForm { stiffness: "half an hour".into(), ..form.clone() }).unwrap_err().contains("morning stiffness"));
+        let only_joint = DiaryForm { kind: "joint-pain".into(), joints: vec!["left-knee".into()], ..Default::default() };
+        assert!(diary_args(5, &only_joint).is_ok());
+        assert!(diary_args(5, &DiaryForm { kind: "joint-pain".into(), ..Default::default() }).unwrap_err().contains("empty"));
+    }
+
+    #[test]
+    fn months_days_and_leap_years() {
+        assert!(is_leap_year(2024) && is_leap_year(2000) && !is_leap_year(1900) && !is_leap_year(2026));
+        assert_eq!(days_in_month(2024, 2), 29);
+        assert_eq!(days_in_month(2026, 2), 28);
+        assert_eq!(days_in_month(2000, 2), 29);
+        assert_eq!(days_in_month(2100, 2), 28);
+        assert_eq!((1..=12).map(|m| days_in_month(2026, m)).collect::<Vec<_>>(), [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]);
+        assert_eq!(weekday(2026, 11, 1), 6, "1 November 2026 is a Sunday");
+        assert_eq!(weekday(2024, 2, 1), 3, "1 February 2024 is a Thursday");
+        assert_eq!(weekday(2026, 6, 1), 0, "1 June 2026 is a Monday");
+        assert_eq!(weekday(2024, 2, 29), 3);
+        assert_eq!(weekday(2000, 1, 1), 5, "1 January 2000 is a Saturday");
+        assert_eq!(first_weekday_offset(2026, 11), 6);
+        assert_eq!(add_months(2026, 11, 1), (2026, 12));
+        assert_eq!(add_months(2026, 12, 1), (2027, 1));
+        assert_eq!(add_months(2026, 1, -1), (2025, 12));
+        assert_eq!(add_months(2026, 3, -14), (2025, 1));
+        assert_eq!(add_months(2026, 5, 0), (2026, 5));
+        assert_eq!(month_label(2026, 11), "2026-11");
+        assert_eq!(day_key(2026, 3, 7), "2026-03-07");
+    }
+
+    #[test]
+    fn month_grids_start_on_monday() {
+        let nov = month_grid(2026, 11);
+        assert_eq!(nov.len(), 6, "a Sunday 1st and 30 days take six weeks");
+        assert_eq!(nov[0], [None, None, None, None, None, None, Some(1)]);
+        assert_eq!(nov[1][0], Some(2));
+        assert_eq!(nov[5][0], Some(30));
+        assert_eq!(nov[5][1..], [None; 6]);
+        let days: Vec<u32> = nov.iter().flatten().flatten().copied().collect();
+        assert_eq!(days, (1..=30).collect::<Vec<_>>(), "each day once, in order");
+        let june = month_grid(2026, 6);
+        assert_eq!(june[0][0], Some(1));
+        assert_eq!(june.len(), 5);
+        // February 2021: starts on a Monday, 28 days: exactly four weeks.
+        let feb = month_grid(2021, 2);
+        assert_eq!(feb.len(), 4);
+        assert_eq!((feb[0][0], feb[3][6]), (Some(1), Some(28)));
+        let leap = month_grid(2024, 2);
+        assert_eq!(leap.iter().flatten().flatten().max(), Some(&29));
+        assert_eq!(leap[0][3], Some(1));
+    }
+
+    #[test]
+    fn diary_entries_grouped_per_local_day() {
+        let days = vec![Some("2026-11-28".to_string()), Some("2026-11-28".to_string()), None, Some("2026-11-27".to_string())];
+        let per_day = entries_per_day(days);
+        assert_eq!(per_day.len(), 2);
+        assert_eq!(per_day["2026-11-28"], [0, 1], "the list's order kept");
+        assert_eq!(per_day["2026-11-27"], [3]);
+        assert!(entries_per_day(Vec::new()).is_empty());
+        assert_eq!(kind_counts(["asthma", "mood", "joint-pain", "asthma"]), [("mood", 1), ("asthma", 2), ("joint-pain", 1)]);
+        assert_eq!(kind_counts(["joint-pain"]), [("joint-pain", 1)]);
+        assert_eq!(kind_counts(["unknown"]), [("mood", 1)]);
+        assert!(kind_counts([]).is_empty());
+    }
+
+    #[test]
+    fn bp_targets_and_handbook_cells() {
+        assert_eq!(target_args("125", " 75 "), Ok(BpTargetArgs { systolic: 125, diastolic: 75 }));
+        assert_eq!(target_args("", "75"), Err("Enter the upper (systolic) target.".to_string()));
+        assert!(target_args("125", "7x").unwrap_err().contains("lower (diastolic) target is not a whole number"));
+        assert!(target_args("80", "60").unwrap_err().contains("between 90 and 200"));
+        assert!(target_args("120", "125").is_err(), "the lower below the upper");
+        assert_eq!(bp_targets(None), HOME_BP_TARGETS);
+        assert_eq!(bp_targets(Some(BpTargetArgs { systolic: 125, diastolic: 75 })), [125.0, 75.0]);
+        let avg = SessionAvg { readings: 3, systolic: 127.6, diastolic: 82.4, pulse: None, above_target: false };
+        assert_eq!(session_text(&avg), "128/82 (3)");
+        assert_eq!(session_text(&SessionAvg { pulse: Some(69.5), ..avg.clone() }), "128/82 (3), pulse 70");
+        assert_eq!(session_text(&SessionAvg { systolic: 128.5, diastolic: 81.5, readings: 2, ..avg }), "129/82 (2)", "halves round up");
+    }
+
+    #[test]
+    fn targets_from_the_vault_move_the_chart_lines() {
+        let points = [point(1, "t1", &[128.0, 82.0], true), point(2, "t2", &[130.0, 84.0], true)];
+        let c = chart(&points, true, [125.0, 75.0], t).unwrap();
+        assert_eq!(c.targets.iter().map(|t| t.1).collect::<Vec<_>>(), [125.0, 75.0]);
+        assert!(c.frame.lo < 75.0, "the lower target is in view");
+        assert!(chart(&points, false, [125.0, 75.0], t).unwrap().targets.is_empty());
     }
 
     #[test]
@@ -573,7 +931,7 @@ mod tests {
     fn blood_pressure_chart() {
         // Newest first, as the shell sends them; one without a time it can read.
         let points = [point(3, "t3000", &[150.0, 95.0, 70.0], true), point(9, "garbage", &[1.0, 1.0], true), point(2, "t1000", &[120.0, 80.0], false), point(1, "t2000", &[130.0, 85.0], true)];
-        let c = chart(&points, true, t).unwrap();
+        let c = chart(&points, true, HOME_BP_TARGETS, t).unwrap();
         let classes: Vec<_> = c.series.iter().map(|s| s.class).collect();
         assert_eq!(classes, ["systolic", "diastolic"]);
         let order: Vec<_> = c.series[0].points.iter().map(|p| points[p.index].record_id).collect();
@@ -593,14 +951,14 @@ mod tests {
     #[test]
     fn targets_stay_in_view_of_low_readings() {
         let points = [point(1, "t1", &[110.0, 70.0], true), point(2, "t2", &[112.0, 72.0], true)];
-        let c = chart(&points, true, t).unwrap();
+        let c = chart(&points, true, HOME_BP_TARGETS, t).unwrap();
         assert!(c.frame.hi > 135.0, "the 135 target is inside the chart: {}", c.frame.hi);
     }
 
     #[test]
     fn one_value_charts_without_dividing_by_zero() {
         let single = [point(1, "t5000", &[36.6], true)];
-        let c = chart(&single, false, t).unwrap();
+        let c = chart(&single, false, HOME_BP_TARGETS, t).unwrap();
         assert_eq!(c.series.len(), 1);
         assert_eq!(c.series[0].class, "value");
         let p = c.series[0].points[0];
@@ -610,18 +968,18 @@ mod tests {
         assert_eq!(c.oldest, c.newest);
 
         let equal = [point(1, "t1000", &[60.0], true), point(2, "t2000", &[60.0], false)];
-        let c = chart(&equal, false, t).unwrap();
+        let c = chart(&equal, false, HOME_BP_TARGETS, t).unwrap();
         assert!(c.series[0].points.iter().all(|p| p.x.is_finite() && p.y.is_finite()));
         assert!(close(c.series[0].points[0].y, c.series[0].points[1].y));
         assert!(!c.frame.ticks().is_empty());
 
         let same_time = [point(1, "t1000", &[60.0], true), point(2, "t1000", &[61.0], true)];
-        let c = chart(&same_time, false, t).unwrap();
+        let c = chart(&same_time, false, HOME_BP_TARGETS, t).unwrap();
         assert!(c.series[0].points.iter().all(|p| close(p.x, (PLOT_LEFT + PLOT_RIGHT) / 2.0)));
 
-        assert_eq!(chart(&[], true, t), None);
-        assert_eq!(chart(&[point(1, "t1", &[], true)], false, t), None, "nothing to draw");
-        assert_eq!(chart(&[point(1, "never", &[1.0], true)], false, t), None);
+        assert_eq!(chart(&[], true, HOME_BP_TARGETS, t), None);
+        assert_eq!(chart(&[point(1, "t1", &[], true)], false, HOME_BP_TARGETS, t), None, "nothing to draw");
+        assert_eq!(chart(&[point(1, "never", &[1.0], true)], false, HOME_BP_TARGETS, t), None);
     }
 
     #[test]

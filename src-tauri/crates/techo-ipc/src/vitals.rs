@@ -98,7 +98,7 @@ pub struct VitalKindInfo {
     pub decimals: u8,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AddVitalArgs {
     pub person_id: i64,
     /// A [`VitalKindInfo::slug`].
