@@ -407,10 +407,11 @@ async fn a_new_user_adds_the_demo_hospital_signs_in_and_syncs() {
     assert_eq!(list.len(), 1, "one source: the demo hospital");
 }
 
-/// Home vitals in the app: a blood-pressure reading and a diary entry entered through the
-/// window appear in the list, on the chart (beside the hospital's readings of the same code),
-/// in the timeline and in search; the same reading twice is caught, an impossible one refused
-/// in words; the CLI reads them back as standard FHIR.
+/// Home vitals in the app: a blood-pressure reading and diary entries (mood, asthma, joint
+/// pain) entered through the window appear in the list, on the chart (beside the hospital's
+/// readings of the same code), in the diary calendar, in the blood-pressure handbook (against
+/// a target the person sets), in the timeline and in search; the same reading twice is caught,
+/// an impossible one refused in words; the CLI reads them back as standard FHIR.
 #[tokio::test(flavor = "current_thread")]
 async fn a_person_enters_a_blood_pressure_reading_and_a_diary_entry() {
     if !enabled() {
@@ -462,6 +463,42 @@ async fn a_person_enters_a_blood_pressure_reading_and_a_diary_entry() {
     c.find(Locator::Css("textarea#diary-symptoms")).await.expect("symptoms").send_keys("朝から少し頭痛").await.expect("type");
     c.find(Locator::Css("button.save-diary")).await.expect("save the diary").click().await.expect("save");
     wait_for_text(&c, "ul.diary-list", "朝から少し頭痛").await;
+
+    // The asthma diary: morning peak flow and daytime symptoms.
+    c.find(Locator::Css("select#diary-kind")).await.expect("which diary").select_by_value("asthma").await.expect("choose asthma");
+    wait_for(&c, "input#asthma-pef-morning").await.send_keys("420").await.expect("type");
+    c.find(Locator::Css("select#asthma-daytime")).await.expect("daytime symptoms").select_by_value("1").await.expect("choose mild");
+    c.find(Locator::Css("button.save-diary")).await.expect("save the diary").click().await.expect("save");
+    wait_for_text(&c, "ul.diary-list", "PEF morning 420 L/min").await;
+
+    // The joint-pain diary: the left knee, severity 5.
+    c.find(Locator::Css("select#diary-kind")).await.expect("which diary").select_by_value("joint-pain").await.expect("choose joint pain");
+    wait_for(&c, "input.joint[value=left-knee]").await.click().await.expect("tick the left knee");
+    c.find(Locator::Css("input#joint-severity")).await.expect("severity").send_keys("5").await.expect("type");
+    c.find(Locator::Css("button.save-diary")).await.expect("save the diary").click().await.expect("save");
+    wait_for_text(&c, "ul.diary-list", "severity 5/10").await;
+
+    // The calendar marks today; today's entries are the three diaries.
+    wait_for(&c, "table.calendar td.day.today.has-entries").await.click().await.expect("open today");
+    wait_for(&c, "ul.day-entries li").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while c.find_all(Locator::Css("ul.day-entries li")).await.expect("day entries").len() != 3 {
+        assert!(Instant::now() < deadline, "today's entries in the calendar are not the three diaries");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The handbook: this week's morning average is the reading; under 135/85 it is not
+    // marked, under a stricter target of 125/75 it is.
+    let week = "table.handbook tr.week:first-child td.morning";
+    wait_for_text(&c, week, "128/82").await;
+    assert!(c.find(Locator::Css("table.handbook tr.week:first-child td.morning.above")).await.is_err(), "128/82 is within 135/85");
+    for (id, v) in [("input#target-systolic", "125"), ("input#target-diastolic", "75")] {
+        let field = c.find(Locator::Css(id)).await.expect("target field");
+        field.clear().await.expect("clear");
+        field.send_keys(v).await.expect("type");
+    }
+    c.find(Locator::Css("button.save-target")).await.expect("save the target").click().await.expect("save");
+    wait_for(&c, "table.handbook tr.week:first-child td.morning.above").await;
     let shot = c.screenshot().await.expect("screenshot");
     save_screenshot(&shot, "vitals-diary.png");
     // The form and the chart, for the README.
@@ -475,12 +512,12 @@ async fn a_person_enters_a_blood_pressure_reading_and_a_diary_entry() {
     wait_for(&c, ".timeline li.entry").await;
     let newest: Vec<String> = {
         let mut v = Vec::new();
-        for e in c.find_all(Locator::Css(".timeline li.entry .rtype")).await.expect("entries").into_iter().take(2) {
+        for e in c.find_all(Locator::Css(".timeline li.entry .rtype")).await.expect("entries").into_iter().take(4) {
             v.push(e.text().await.expect("type"));
         }
         v
     };
-    assert!(newest.iter().any(|t| t == "Observation") && newest.iter().any(|t| t == "QuestionnaireResponse"), "the newest two entries are the reading and the diary: {newest:?}");
+    assert!(newest.iter().any(|t| t == "Observation") && newest.iter().any(|t| t == "QuestionnaireResponse"), "the newest entries are the reading and the diaries: {newest:?}");
     let search = wait_for(&c, "#search").await;
     search.send_keys("頭痛").await.expect("type the search");
     c.find(Locator::Css("form.search button[type=submit]")).await.expect("search button").click().await.expect("search");
@@ -493,5 +530,5 @@ async fn a_person_enters_a_blood_pressure_reading_and_a_diary_entry() {
     let after = after.as_array().expect("readings");
     assert_eq!(after.len(), hospital_bp + 1, "exactly one reading was added (the duplicate and the impossible one were not)");
     let diaries = vault.run(["--json", "diary", "list", "--person", &first.id]).ok().json();
-    assert_eq!(diaries.as_array().map(Vec::len), Some(1), "one diary entry");
+    assert_eq!(diaries.as_array().map(Vec::len), Some(3), "three diary entries: mood, asthma, joint pain");
 }
