@@ -102,6 +102,17 @@ fn measurement(kind: VitalKind, args: &techo_ipc::AddVitalArgs) -> Result<Measur
     m.map_err(|e| core_error(e.into()))
 }
 
+/// Who enters for `person_id`: `None` when it is the vault's own person ("self") or when the
+/// vault has none; else the self person's reference, recorded as the entry's performer (a
+/// caregiver entering a parent's or child's reading).
+fn caregiver(v: &Vault, person_id: i64) -> Result<Option<String>, IpcError> {
+    let persons = v.persons().map_err(core_error)?;
+    match persons.iter().find(|p| p.relationship.as_deref() == Some("self")) {
+        Some(me) if me.id != person_id => v.person_reference(me.id).map(Some).map_err(core_error),
+        _ => Ok(None),
+    }
+}
+
 /// What can be entered.
 #[tauri::command]
 pub async fn vital_kinds() -> Result<Vec<VitalKindInfo>, IpcError> {
@@ -145,7 +156,8 @@ pub async fn add_vital(
     let effective = local_time(args.at.as_deref(), now)?;
     let reading = Reading::new(effective, measurement(kind, &args)?);
     with_vault_mut(app, move |v| {
-        let out = v.add_reading(person_id, reading, None, now).map_err(core_error)?;
+        let performer = caregiver(v, person_id)?;
+        let out = v.add_reading(person_id, reading, performer.as_deref(), now).map_err(core_error)?;
         Ok(VitalAdded {
             record_id: out.record_id,
             duplicate: out.status == EntryStatus::Duplicate,
@@ -251,7 +263,8 @@ pub async fn add_diary(
     let authored = local_time(args.at.as_deref(), now)?;
     let diary = Diary { authored, entry };
     with_vault_mut(app, move |v| {
-        let out = v.add_diary(person_id, diary, None, now).map_err(core_error)?;
+        let author = caregiver(v, person_id)?;
+        let out = v.add_diary(person_id, diary, author.as_deref(), now).map_err(core_error)?;
         Ok(DiaryAdded { record_id: out.record_id, duplicate: out.status == EntryStatus::Duplicate || out.status == EntryStatus::Unchanged })
     })
     .await

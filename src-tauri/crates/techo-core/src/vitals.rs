@@ -254,6 +254,14 @@ fn same_family(a: VitalKind, b: VitalKind) -> bool {
 impl Vault {
     /// The subject home entries of `person` are written with now, and every subject they
     /// may have been written with (the current one first).
+    /// The FHIR reference that stands for `person` in home entries: their (first) Patient
+    /// record, else `Patient/techo-person-N`. A caregiver's entries for someone else name the
+    /// caregiver this way as `performer` / `author`.
+    pub fn person_reference(&self, person: i64) -> Result<String> {
+        self.person(person)?;
+        Ok(self.home_subjects(person)?.0)
+    }
+
     fn home_subjects(&self, person: i64) -> Result<(String, Vec<String>)> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT resource_id FROM records WHERE person_id = ?1 AND rtype = 'Patient' AND resource_id IS NOT NULL ORDER BY id",
@@ -753,6 +761,18 @@ mod tests {
 
     fn bp(s: f64, d: f64, when: DateTime<FixedOffset>) -> Reading {
         Reading::new(when, Measurement::blood_pressure(s, d, Some(70.0)))
+    }
+
+    #[test]
+    fn a_caregivers_entry_names_the_caregiver_as_performer() {
+        let (_t, mut v, me) = vault();
+        let mother = v.add_person("テスト 母", Some("mother"), &[]).unwrap();
+        let caregiver = v.person_reference(me).unwrap();
+        assert_eq!(caregiver, format!("Patient/techo-person-{me}"), "a person without a Patient record");
+        let a = v.add_reading(mother, bp(150.0, 95.0, at(27, 7, 30)), Some(&caregiver), now()).unwrap();
+        let e = v.vital(a.record_id).unwrap();
+        assert_eq!(e.performer.as_deref(), Some(caregiver.as_str()));
+        assert!(v.person_reference(9999).is_err(), "an unknown person");
     }
 
     #[test]
