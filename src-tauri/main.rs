@@ -54,6 +54,7 @@ fn main() {
             vitals::diary_options,
             vitals::bp_handbook,
             vitals::set_bp_target,
+            vitals::delete_entry,
         ])
         .run(tauri::generate_context!("tauri.conf.json"));
     if let Err(e) = result {

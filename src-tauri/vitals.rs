@@ -326,6 +326,17 @@ pub async fn set_bp_target(app: AppHandle, systolic: u32, diastolic: u32) -> Res
     .await
 }
 
+/// Deletes a home reading or diary entry: marked `entered-in-error`, kept in its history
+/// (parameters = `techo_ipc::RecordIdArgs`). The core refuses anything that is not a home entry.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn delete_entry(app: AppHandle, record_id: i64) -> Result<techo_ipc::RecordIdArgs, IpcError> {
+    with_vault_mut(app, move |v| {
+        let out = v.delete_entry(record_id).map_err(core_error)?;
+        Ok(techo_ipc::RecordIdArgs { record_id: out.record_id })
+    })
+    .await
+}
+
 /// A person's diary entries, newest first (parameters = `techo_ipc::PersonIdArgs`).
 #[tauri::command(rename_all = "snake_case")]
 pub async fn diaries(app: AppHandle, person_id: i64) -> Result<Vec<DiaryView>, IpcError> {

@@ -501,6 +501,29 @@ async fn a_person_enters_a_blood_pressure_reading_and_a_diary_entry() {
     wait_for(&c, "table.handbook tr.week:first-child td.morning.above").await;
     let shot = c.screenshot().await.expect("screenshot");
     save_screenshot(&shot, "vitals-diary.png");
+
+    // A mistaken entry is deleted: the joint-pain entry leaves the list (it stays in the
+    // vault's history as entered-in-error).
+    let rows = c.find_all(Locator::Css("ul.diary-list li.diary-entry-row")).await.expect("diary rows");
+    assert_eq!(rows.len(), 3);
+    let mut deleted = false;
+    for row in rows {
+        if row.text().await.expect("row text").contains("severity 5/10") {
+            row.find(Locator::Css("button.delete-entry")).await.expect("its delete button").click().await.expect("delete");
+            deleted = true;
+            break;
+        }
+    }
+    assert!(deleted, "the joint-pain entry has a delete button");
+    wait_for_text(&c, "section.diary .notice.note", "Deleted").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while c.find_all(Locator::Css("ul.diary-list li.diary-entry-row")).await.expect("diary rows").len() != 2 {
+        assert!(Instant::now() < deadline, "the deleted entry stayed in the list");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let buttons = c.find_all(Locator::Css("ul.vital-list button.delete-entry")).await.expect("delete buttons").len();
+    let home = c.find_all(Locator::Css("ul.vital-list .badge.home")).await.expect("home badges").len();
+    assert_eq!((buttons, home), (1, 1), "only the home reading can be deleted, not the hospital's");
     // The form and the chart, for the README.
     c.execute("window.scrollTo(0, 0)", vec![]).await.expect("scroll to the top");
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -530,5 +553,7 @@ async fn a_person_enters_a_blood_pressure_reading_and_a_diary_entry() {
     let after = after.as_array().expect("readings");
     assert_eq!(after.len(), hospital_bp + 1, "exactly one reading was added (the duplicate and the impossible one were not)");
     let diaries = vault.run(["--json", "diary", "list", "--person", &first.id]).ok().json();
-    assert_eq!(diaries.as_array().map(Vec::len), Some(3), "three diary entries: mood, asthma, joint pain");
+    assert_eq!(diaries.as_array().map(Vec::len), Some(2), "mood and asthma (the joint-pain entry was deleted)");
+    let all = vault.run(["--json", "diary", "list", "--person", &first.id, "--include-deleted"]).ok().json();
+    assert_eq!(all.as_array().map(Vec::len), Some(3), "the deleted entry stays in the vault");
 }

@@ -9,7 +9,7 @@ use crate::ipc::invoke;
 use crate::record::local;
 use crate::vitals_view as vv;
 use techo_ipc::{
-    AddDiaryCmd, AddVitalCmd, BpHandbook, BpHandbookCmd, DiariesCmd, DiaryOptions, DiaryOptionsCmd, DiaryView, HandbookArgs, NoArgs,
+    AddDiaryCmd, AddVitalCmd, BpHandbook, DeleteEntryCmd, RecordIdArgs, BpHandbookCmd, DiariesCmd, DiaryOptions, DiaryOptionsCmd, DiaryView, HandbookArgs, NoArgs,
     PersonIdArgs, PersonSummary, SessionAvg, SetBpTargetCmd, VitalKindInfo, VitalKindsCmd, VitalPoint, VitalsArgs, VitalsCmd,
 };
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
@@ -571,6 +571,39 @@ pub fn Vitals(props: &Props) -> Html {
     let blood_pressure = current_kind.as_ref().is_some_and(|k| k.blood_pressure);
     let kind_name = current_kind.as_ref().map(vv::kind_label).unwrap_or_default();
     let bp_targets = vv::bp_targets(handbook.as_ref().map(|h| h.target));
+    // Deleting a home entry (marked entered-in-error; the vault keeps it in its history).
+    let on_delete_vital = {
+        let (notice, reloads, handbook_reloads) = (vital_notice.clone(), vitals_reloads.clone(), handbook_reloads.clone());
+        Callback::from(move |record_id: i64| {
+            let (notice, reloads, handbook_reloads) = (notice.clone(), reloads.clone(), handbook_reloads.clone());
+            spawn_local(async move {
+                match invoke::<DeleteEntryCmd>(&RecordIdArgs { record_id }).await {
+                    Ok(_) => {
+                        notice.set(Some(Notice::Note(vec![vv::DELETED_NOTE.to_string()])));
+                        reloads.set(*reloads + 1);
+                        handbook_reloads.set(*handbook_reloads + 1);
+                    }
+                    Err(e) => notice.set(Some(Notice::Error(e.message))),
+                }
+            });
+        })
+    };
+    let on_delete_diary = {
+        let (notice, reloads) = (diary_notice.clone(), diary_reloads.clone());
+        Callback::from(move |record_id: i64| {
+            let (notice, reloads) = (notice.clone(), reloads.clone());
+            spawn_local(async move {
+                match invoke::<DeleteEntryCmd>(&RecordIdArgs { record_id }).await {
+                    Ok(_) => {
+                        notice.set(Some(Notice::Note(vec![vv::DELETED_NOTE.to_string()])));
+                        reloads.set(*reloads + 1);
+                    }
+                    Err(e) => notice.set(Some(Notice::Error(e.message))),
+                }
+            });
+        })
+    };
+
     let readings_html = match (&*points, &current_kind) {
         (None, _) | (_, None) => html! { <p class="muted">{ "Loading the readings…" }</p> },
         (Some(list), Some(_)) => match vv::chart(list, blood_pressure, bp_targets, epoch_ms) {
@@ -588,6 +621,10 @@ pub fn Vitals(props: &Props) -> Html {
                                     { p.source.clone() }
                                     if p.home { { " " }<span class="badge home">{ "home" }</span> }
                                 </span>
+                                if p.home {
+                                    <button class="secondary delete-entry" title="Delete this reading (it stays in the vault's history)"
+                                        onclick={on_delete_vital.reform({ let id = p.record_id; move |_: MouseEvent| id })}>{ "Delete" }</button>
+                                }
                             </li>
                         }) }
                     </ul>
@@ -689,6 +726,8 @@ pub fn Vitals(props: &Props) -> Html {
                                 <span class="when">{ when(&d.at) }</span>
                                 <span class="title">{ d.title.clone() }</span>
                                 <span class="summary">{ d.summary.clone() }</span>
+                                <button class="secondary delete-entry" title="Delete this entry (it stays in the vault's history)"
+                                    onclick={on_delete_diary.reform({ let id = d.record_id; move |_: MouseEvent| id })}>{ "Delete" }</button>
                             </li>
                         }) }
                     </ul>

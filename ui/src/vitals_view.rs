@@ -374,6 +374,9 @@ pub fn session_text(s: &SessionAvg) -> String {
     }
 }
 
+/// The note after a home entry was deleted.
+pub const DELETED_NOTE: &str = "Deleted. It is marked entered-in-error and stays in the vault's history.";
+
 /// The lines of the note after a reading was sent: saved (or already there), then each warning.
 pub fn vital_saved_lines(added: &VitalAdded) -> Vec<String> {
     let head = if added.duplicate { "Already stored: this reading was entered before." } else { "Saved." };

@@ -138,6 +138,7 @@ pub const COMMAND_NAMES: &[&str] = &[
     DiaryOptionsCmd::NAME,
     BpHandbookCmd::NAME,
     SetBpTargetCmd::NAME,
+    DeleteEntryCmd::NAME,
 ];
 
 /// Arguments of `unlock_with_passphrase`.

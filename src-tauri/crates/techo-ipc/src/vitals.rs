@@ -74,6 +74,21 @@ impl Command for SetBpTargetCmd {
     type Output = BpTargetArgs;
 }
 
+/// `delete_entry`: delete a home reading or diary entry the person entered by mistake: it is
+/// marked `entered-in-error` (a new version; the vault keeps it and its history) and leaves
+/// lists, charts and the handbook. Hospital records cannot be deleted.
+pub struct DeleteEntryCmd;
+impl Command for DeleteEntryCmd {
+    const NAME: &'static str = "delete_entry";
+    type Args = RecordIdArgs;
+    type Output = RecordIdArgs;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordIdArgs {
+    pub record_id: i64,
+}
+
 /// The most weeks one handbook answer carries.
 pub const MAX_HANDBOOK_WEEKS: u32 = 52;
 
