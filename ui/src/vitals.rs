@@ -638,13 +638,7 @@ pub fn Vitals(props: &Props) -> Html {
     let diary_fields_html = match chosen_diary {
         "asthma" => html! {
             <div class="diary-fields asthma" key="asthma">
-                <div class="field">
-                    <label for="asthma-daytime">{ "Daytime symptoms" }</label>
-                    <select id="asthma-daytime" name="daytime" ref={dfields.daytime.clone()}>
-                        <option value="" selected=true>{ "—" }</option>
-                        { for vv::DAYTIME_SYMPTOMS.iter().map(|(v, label)| html! { <option value={v.to_string()}>{ *label }</option> }) }
-                    </select>
-                </div>
+                { choice_field("asthma-daytime", "Daytime symptoms", &dfields.daytime, &vv::DAYTIME_SYMPTOMS) }
                 { count_field("asthma-night", "Night awakenings", &dfields.night, "0") }
                 { count_field("asthma-puffs", "Reliever puffs", &dfields.puffs, "0") }
                 { count_field("asthma-pef-morning", "Peak flow morning, L/min", &dfields.pef_morning, "420") }
@@ -674,13 +668,7 @@ pub fn Vitals(props: &Props) -> Html {
         },
         _ => html! {
             <div class="diary-fields mood" key="mood">
-                <div class="field">
-                    <label for="diary-mood">{ "Mood" }</label>
-                    <select id="diary-mood" name="mood" ref={dfields.mood.clone()}>
-                        <option value="" selected=true>{ "—" }</option>
-                        { for vv::MOODS.iter().map(|(m, label)| html! { <option value={m.to_string()}>{ *label }</option> }) }
-                    </select>
-                </div>
+                { choice_field("diary-mood", "Mood", &dfields.mood, &vv::MOODS) }
                 <div class="field wide">
                     <label for="diary-symptoms">{ "Symptoms" }</label>
                     <textarea id="diary-symptoms" name="symptoms" rows="2" ref={dfields.symptoms.clone()}
@@ -912,6 +900,19 @@ pub fn Vitals(props: &Props) -> Html {
 }
 
 /// A whole-number field of a diary (a count, L/min, minutes): blank is not answered.
+/// A labelled choice of small numbers, unanswered ("—") at first.
+fn choice_field(id: &'static str, label: &'static str, field: &NodeRef, choices: &[(u8, &'static str)]) -> Html {
+    html! {
+        <div class="field">
+            <label for={id}>{ label }</label>
+            <select {id} name={id} ref={field.clone()}>
+                <option value="" selected=true>{ "—" }</option>
+                { for choices.iter().map(|(v, label)| html! { <option value={v.to_string()}>{ *label }</option> }) }
+            </select>
+        </div>
+    }
+}
+
 fn count_field(id: &'static str, label: &'static str, field: &NodeRef, placeholder: &'static str) -> Html {
     html! {
         <div class="field">
