@@ -557,3 +557,51 @@ async fn a_person_enters_a_blood_pressure_reading_and_a_diary_entry() {
     let all = vault.run(["--json", "diary", "list", "--person", &first.id, "--include-deleted"]).ok().json();
     assert_eq!(all.as_array().map(Vec::len), Some(3), "the deleted entry stays in the vault");
 }
+
+/// In the page: clicks `click`, then resolves with the milliseconds until at least `n`
+/// elements match `css` (a MutationObserver, so no WebDriver polling delay is counted).
+const TIME_UNTIL_SHOWN: &str = r#"
+const [click, css, n, done] = [arguments[0], arguments[1], arguments[2], arguments[arguments.length - 1]];
+const t0 = performance.now();
+const seen = () => document.querySelectorAll(css).length >= n;
+const obs = new MutationObserver(() => { if (seen()) { obs.disconnect(); done(performance.now() - t0); } });
+obs.observe(document.body, { childList: true, subtree: true });
+document.querySelector(click).click();
+"#;
+
+/// A record of 100,000 resources: how long the first timeline page takes to show once the
+/// vault is unlocked, and the next page. Measured in the page and printed (issue 4's goal is
+/// under 300 ms; goals are reported, not asserted, in tests). The pages hold exactly the
+/// newest 100 and the 100 after them.
+#[tokio::test(flavor = "current_thread")]
+async fn the_first_timeline_page_of_a_100k_record_shows_after_unlock() {
+    if !enabled() {
+        return;
+    }
+    let v = TempVault::new();
+    let file = v.tmp_dir().join("big.ndjson");
+    v.run(["gen", "--resources", "100000", "--seed", "11", "--format", "ndjson", "--out"].map(String::from).into_iter().chain([file.display().to_string()])).ok();
+    v.import(&[&file], None).ok();
+    let persons = v.run(["--json", "person", "list"]).ok().json();
+    let count = persons[0]["resource_count"].as_u64().expect("the person's resource count");
+    assert!(count >= 100_000, "the record holds the generated resources: {count}");
+
+    let driver = Driver::start(&v);
+    let c = driver.client().await;
+    unlock(&c, &v.passphrase).await;
+    wait_for(&c, "button.person").await;
+    let entries = ".timeline li.entry";
+    let first = c.execute_async(TIME_UNTIL_SHOWN, vec![json!("button.person"), json!(entries), json!(100)]).await.expect("time the first page");
+    let first_ms = first.as_f64().expect("milliseconds");
+    assert_eq!(c.find_all(Locator::Css(entries)).await.expect("entries").len(), 100, "the first page is the newest 100");
+    let next = c.execute_async(TIME_UNTIL_SHOWN, vec![json!("button.more"), json!(entries), json!(200)]).await.expect("time the next page");
+    let next_ms = next.as_f64().expect("milliseconds");
+    assert_eq!(c.find_all(Locator::Css(entries)).await.expect("entries").len(), 200, "the next page adds the next 100");
+    eprintln!(
+        "e2e: a record of {count} resources: the first timeline page (100 entries) showed {first_ms:.0} ms after the click that opens the record (goal < 300 ms); the next page {next_ms:.0} ms after its click"
+    );
+    let shot = c.screenshot().await.expect("screenshot");
+    save_screenshot(&shot, "timeline-100k.png");
+    c.close().await.expect("close the session");
+    drop(driver);
+}
