@@ -223,8 +223,53 @@ pub async fn person_summaries(app: AppHandle) -> Result<Vec<PersonSummary>, IpcE
         let guard = s.vault();
         let vault = guard.as_ref().ok_or_else(IpcError::locked)?;
         s.touch();
-        let persons = vault.person_summaries().map_err(core_error)?;
-        Ok(persons.into_iter().map(to_ipc_summary).collect())
+        summaries(vault)
+    })
+    .await
+}
+
+/// Runs `f` with the unlocked vault, mutably (a person's details change).
+async fn with_vault_mut<T, F>(app: AppHandle, f: F) -> Result<T, IpcError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Vault) -> Result<T, IpcError> + Send + 'static,
+{
+    on_state(app, |s| {
+        let mut guard = s.vault();
+        let vault = guard.as_mut().ok_or_else(IpcError::locked)?;
+        s.touch();
+        f(vault)
+    })
+    .await
+}
+
+fn summaries(v: &Vault) -> Result<Vec<PersonSummary>, IpcError> {
+    Ok(v.person_summaries().map_err(core_error)?.into_iter().map(to_ipc_summary).collect())
+}
+
+/// Adds a person (parameters = `techo_ipc::PersonFields`); answers the persons.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn add_person(app: AppHandle, display_name: String, relationship: Option<String>) -> Result<Vec<PersonSummary>, IpcError> {
+    techo_ipc::validate_person(&display_name, relationship.as_deref())?;
+    with_vault_mut(app, move |v| {
+        v.add_person(display_name.trim(), relationship.as_deref(), &[]).map_err(core_error)?;
+        summaries(v)
+    })
+    .await
+}
+
+/// Renames a person or changes their relationship (parameters = `techo_ipc::RenamePersonArgs`).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn rename_person(
+    app: AppHandle,
+    person_id: i64,
+    display_name: String,
+    relationship: Option<String>,
+) -> Result<Vec<PersonSummary>, IpcError> {
+    techo_ipc::validate_person(&display_name, relationship.as_deref())?;
+    with_vault_mut(app, move |v| {
+        v.rename_person(person_id, display_name.trim(), relationship.as_deref()).map_err(core_error)?;
+        summaries(v)
     })
     .await
 }

@@ -38,6 +38,8 @@ fn main() {
             commands::search,
             commands::record,
             commands::keep_alive,
+            commands::add_person,
+            commands::rename_person,
             sources::endpoints,
             sources::add_demo_hospital,
             sources::add_endpoint,

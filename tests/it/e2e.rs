@@ -605,3 +605,57 @@ async fn the_first_timeline_page_of_a_100k_record_shows_after_unlock() {
     c.close().await.expect("close the session");
     drop(driver);
 }
+
+/// A caregiver adds a family member and renames a person in the window; the persons table
+/// and the CLI show the change; a name of spaces is refused in words.
+#[tokio::test(flavor = "current_thread")]
+async fn a_caregiver_adds_a_family_member_and_renames_a_person() {
+    if !enabled() {
+        return;
+    }
+    let vault = TempVault::new();
+    let driver = Driver::start(&vault);
+    let c = driver.client().await;
+    unlock(&c, &vault.passphrase).await;
+    wait_for(&c, "form.add-person").await;
+
+    // Yourself first, then your mother.
+    for (name, rel) in [("山田 太郎", "self"), ("山田 花子", "mother")] {
+        c.find(Locator::Css("input#person-name")).await.expect("name").send_keys(name).await.expect("type");
+        c.find(Locator::Css("select#person-relationship")).await.expect("relationship").select_by_value(rel).await.expect("choose");
+        c.find(Locator::Css("button.add-person")).await.expect("add").click().await.expect("add the person");
+        wait_for_text(&c, "table.persons", name).await;
+    }
+    let rows = c.find_all(Locator::Css("table.persons tbody tr")).await.expect("rows").len();
+    assert_eq!(rows, 2);
+
+    // A name of spaces is refused in words; nothing changes.
+    c.find(Locator::Css("input#person-name")).await.expect("name").send_keys("   ").await.expect("type");
+    c.find(Locator::Css("button.add-person")).await.expect("add").click().await.expect("add");
+    wait_for_text(&c, ".persons-editor .notice.error", "name").await;
+    assert_eq!(c.find_all(Locator::Css("table.persons tbody tr")).await.expect("rows").len(), 2);
+
+    // Rename the mother.
+    let mother = persons_by_name(&vault, "山田 花子");
+    c.find(Locator::Css("select#rename-which")).await.expect("who").select_by_value(&mother).await.expect("choose her");
+    c.find(Locator::Css("input#rename-name")).await.expect("new name").send_keys("山田 花子 (母)").await.expect("type");
+    c.find(Locator::Css("button.rename-person")).await.expect("rename").click().await.expect("rename");
+    wait_for_text(&c, "table.persons", "山田 花子 (母)").await;
+    c.close().await.expect("close the session");
+    drop(driver);
+
+    let persons = vault.run(["--json", "person", "list"]).ok().json();
+    let list: Vec<(String, String)> = persons
+        .as_array()
+        .expect("persons")
+        .iter()
+        .map(|p| (p["display_name"].as_str().unwrap_or_default().to_owned(), p["relationship"].as_str().unwrap_or_default().to_owned()))
+        .collect();
+    assert_eq!(list, [("山田 太郎".to_owned(), "self".to_owned()), ("山田 花子 (母)".to_owned(), "mother".to_owned())]);
+}
+
+/// The id of the person named `name`, as the CLI lists it.
+fn persons_by_name(v: &TempVault, name: &str) -> String {
+    let persons = v.run(["--json", "person", "list"]).ok().json();
+    persons.as_array().expect("persons").iter().find(|p| p["display_name"] == name).map(|p| p["id"].to_string()).expect("the person")
+}

@@ -3,6 +3,7 @@
 
 use crate::ipc::invoke;
 use crate::record::PersonView;
+use crate::persons::PersonsEditor;
 use crate::sources::Sources;
 use crate::view;
 use std::cell::Cell;
@@ -323,14 +324,15 @@ pub fn App() -> Html {
                     </div>
                 </div>
                 if *open_sources {
-                    <Sources persons={persons.clone()} on_back={on_close_sources} on_persons={on_sources_persons} />
+                    <Sources persons={persons.clone()} on_back={on_close_sources} on_persons={on_sources_persons.clone()} />
                 } else if let Some(p) = &*open_person {
                     <PersonView person={p.clone()} on_back={{
                         let open_person = open_person.clone();
                         Callback::from(move |_| open_person.set(None))
                     }} />
                 } else if persons.is_empty() {
-                    <p class="muted">{ "This vault holds no persons yet. Import records with the techo command-line tool." }</p>
+                    <p class="muted">{ "This vault holds no persons yet: add one below, add a source (Sources), or import records with the techo command-line tool." }</p>
+                    <PersonsEditor persons={persons.clone()} on_persons={on_sources_persons.clone()} />
                 } else {
                     <table class="persons">
                         <thead>
@@ -345,6 +347,7 @@ pub fn App() -> Html {
                             { for persons.iter().map(|p| person_row(p, open_person.clone())) }
                         </tbody>
                     </table>
+                    <PersonsEditor persons={persons.clone()} on_persons={on_sources_persons.clone()} />
                 }
             </section>
         },

@@ -10,6 +10,8 @@ mod app;
 #[cfg(target_arch = "wasm32")]
 mod ipc;
 #[cfg(target_arch = "wasm32")]
+mod persons;
+#[cfg(target_arch = "wasm32")]
 mod record;
 #[cfg(target_arch = "wasm32")]
 mod sources;

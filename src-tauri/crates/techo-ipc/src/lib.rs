@@ -65,6 +65,57 @@ impl Command for LockCmd {
     type Output = VaultStatus;
 }
 
+/// `add_person`: a new person in the vault (a family member whose record you keep); answers
+/// the persons again.
+pub struct AddPersonCmd;
+impl Command for AddPersonCmd {
+    const NAME: &'static str = "add_person";
+    type Args = PersonFields;
+    type Output = Vec<PersonSummary>;
+}
+
+/// `rename_person`: a person's shown name and relationship; answers the persons again.
+pub struct RenamePersonCmd;
+impl Command for RenamePersonCmd {
+    const NAME: &'static str = "rename_person";
+    type Args = RenamePersonArgs;
+    type Output = Vec<PersonSummary>;
+}
+
+/// A person's name and relationship to you.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonFields {
+    pub display_name: String,
+    /// One of [`RELATIONSHIPS`], or `None`.
+    pub relationship: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenamePersonArgs {
+    pub person_id: i64,
+    pub display_name: String,
+    /// `None` keeps the relationship as it is.
+    pub relationship: Option<String>,
+}
+
+/// The relationships the app offers (`self` is you: entries you make for others name you).
+pub const RELATIONSHIPS: &[&str] = &["self", "spouse", "mother", "father", "child", "sibling", "grandparent", "other"];
+
+/// Longest person name, in characters.
+pub const MAX_PERSON_NAME_CHARS: usize = 200;
+
+/// Checks a person's name (1–200 characters once trimmed) and relationship (one offered).
+pub fn validate_person(display_name: &str, relationship: Option<&str>) -> Result<(), IpcError> {
+    let n = display_name.trim().chars().count();
+    if n == 0 || n > MAX_PERSON_NAME_CHARS {
+        return Err(IpcError::invalid_input(format!("Give the person a name of 1 to {MAX_PERSON_NAME_CHARS} characters.")));
+    }
+    if relationship.is_some_and(|r| !RELATIONSHIPS.contains(&r)) {
+        return Err(IpcError::invalid_input("Choose the relationship from the list."));
+    }
+    Ok(())
+}
+
 /// `person_summaries`: the persons in the unlocked vault with their resource counts.
 pub struct PersonSummariesCmd;
 impl Command for PersonSummariesCmd {
@@ -122,6 +173,8 @@ pub const COMMAND_NAMES: &[&str] = &[
     SearchCmd::NAME,
     RecordCmd::NAME,
     KeepAliveCmd::NAME,
+    AddPersonCmd::NAME,
+    RenamePersonCmd::NAME,
     EndpointsCmd::NAME,
     AddDemoHospitalCmd::NAME,
     AddEndpointCmd::NAME,
@@ -589,5 +642,18 @@ mod tests {
             validate_passphrase(&long).unwrap_err().code,
             ErrorCode::InvalidInput
         );
+    }
+
+    #[test]
+    fn person_fields_are_checked() {
+        assert!(validate_person("山田 花子", Some("mother")).is_ok());
+        assert!(validate_person(" 太郎 ", None).is_ok());
+        assert!(validate_person("   ", None).is_err(), "a name of spaces");
+        assert!(validate_person(&"名".repeat(MAX_PERSON_NAME_CHARS + 1), None).is_err());
+        assert!(validate_person(&"名".repeat(MAX_PERSON_NAME_CHARS), None).is_ok(), "characters, not bytes");
+        assert!(validate_person("Taro", Some("boss")).is_err());
+        for r in RELATIONSHIPS {
+            assert!(validate_person("Taro", Some(r)).is_ok());
+        }
     }
 }
