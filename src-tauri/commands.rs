@@ -228,8 +228,9 @@ pub async fn person_summaries(app: AppHandle) -> Result<Vec<PersonSummary>, IpcE
     .await
 }
 
-/// Runs `f` with the unlocked vault, mutably (a person's details change).
-async fn with_vault_mut<T, F>(app: AppHandle, f: F) -> Result<T, IpcError>
+/// Runs `f` with the unlocked vault, mutably (a person's details, a home entry); a command is
+/// activity (it postpones the auto-lock).
+pub(crate) async fn with_vault_mut<T, F>(app: AppHandle, f: F) -> Result<T, IpcError>
 where
     T: Send + 'static,
     F: FnOnce(&mut Vault) -> Result<T, IpcError> + Send + 'static,

@@ -3,10 +3,9 @@
 //! techo-vitals types, then techo-core's `add_reading` / `add_diary` / `vitals` / `diaries`.
 //! Readings are health data: nothing here logs them.
 
-use crate::commands::{core_error, VaultState};
+use crate::commands::{core_error, with_vault_mut};
 use chrono::{DateTime, FixedOffset, Local, NaiveDateTime, TimeZone};
-use std::sync::PoisonError;
-use tauri::{AppHandle, Manager};
+use tauri::AppHandle;
 use techo_core::techo_vitals::{
     AsthmaDiary, BloodPressure, BpContext, BpTarget, Diary, DiaryEntry, GlucoseTiming, Joint, JointPainDiary, Measurement, MoodDiary,
     Reading, SessionAverage, Unit, VitalKind,
@@ -16,24 +15,6 @@ use techo_ipc::{
     AddDiaryArgs, BpHandbook, BpTargetArgs, DiaryAdded, DiaryOptions, DiaryView, HandbookWeek, IpcError, SessionAvg, VitalAdded,
     VitalKindInfo, VitalPoint, MAX_HANDBOOK_WEEKS, MAX_VITAL_POINTS,
 };
-
-/// Runs `f` with the unlocked vault on the blocking pool; a command is activity (it postpones
-/// the auto-lock).
-async fn with_vault_mut<T, F>(app: AppHandle, f: F) -> Result<T, IpcError>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut Vault) -> Result<T, IpcError> + Send + 'static,
-{
-    tauri::async_runtime::spawn_blocking(move || {
-        let vs = app.state::<VaultState>();
-        vs.touch_if_unlocked();
-        let mut guard = vs.vault.lock().unwrap_or_else(PoisonError::into_inner);
-        let vault = guard.as_mut().ok_or_else(IpcError::locked)?;
-        f(vault)
-    })
-    .await
-    .unwrap_or_else(|_| Err(IpcError::internal()))
-}
 
 fn kind_by_slug(slug: &str) -> Result<VitalKind, IpcError> {
     VitalKind::ALL
