@@ -10,6 +10,7 @@
 use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
 use serde_json::json;
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -66,13 +67,19 @@ impl Driver {
             .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .spawn()
             .expect("start tauri-driver (cargo install tauri-driver --version 2.1.0; scripts/setup.sh does)");
         let driver = Driver { child, port };
+        // tauri-driver listens at once but starts WebKitWebDriver beside it without waiting for
+        // it; a session asked for before WebKitWebDriver listens is cut off mid-answer (CI saw
+        // "IncompleteMessage" once). So both ports must answer first.
         let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "tauri-driver did not listen on port {port} within 20 s");
-            std::thread::sleep(Duration::from_millis(100));
+        for (what, p) in [("tauri-driver", port), ("WebKitWebDriver", native)] {
+            while std::net::TcpStream::connect(("127.0.0.1", p)).is_err() {
+                assert!(Instant::now() < deadline, "{what} did not listen on port {p} within 20 s");
+                std::thread::sleep(Duration::from_millis(100));
+            }
         }
         driver
     }
@@ -92,6 +99,9 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // tauri-driver, WebKitWebDriver and the app share one process group: end them all, so
+        // no app of this test is left running into the next test.
+        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.child.id())]).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -3,6 +3,8 @@
 
 mod architecture;
 mod bad_inputs;
+// WebKitWebDriver (the e2e tests' native driver) is Linux only; macOS and Windows run the rest.
+#[cfg(target_os = "linux")]
 mod e2e;
 mod japanese;
 mod no_plaintext;
