@@ -1,0 +1,1 @@
+//! IO-free consent model and policy engine (being written).

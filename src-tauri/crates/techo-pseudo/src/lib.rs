@@ -1,0 +1,1 @@
+//! IO-free pseudonymisation (being written).
