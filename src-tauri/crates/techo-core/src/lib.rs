@@ -5,6 +5,7 @@
 //! errors never carry health data, passphrases or keys. Home vitals and diaries (`vitals.rs`)
 //! are stored through the same import as hospital data, as the vault's `home` source.
 
+mod audit;
 mod endpoints;
 mod error;
 mod export;
@@ -21,7 +22,10 @@ mod vitals;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod audit_tests;
 
+pub use audit::{AuditEntry, AuditInput, AuditKind, AuditVerification, AUDIT_SUBTYPE_SYSTEM};
 pub use endpoints::{
     normalize_base_url, Endpoint, EndpointAuth, EndpointStatus, EndpointTokens, NewEndpoint, SyncCursor, SyncRun, ENDPOINT_SOURCE_KIND,
 };

@@ -170,6 +170,61 @@ CREATE TABLE sync_runs(
 );
 CREATE INDEX sync_runs_source ON sync_runs(source_id, id DESC);
 "#,
+},
+Migration {
+    version: 3,
+    description: "consent per person (versioned), the append-only hash-chained audit log, the research copy queue",
+    sql: r#"
+-- Every version of a person's consent: the whole state (techo_consent::ConsentState, JSON) after
+-- each change, and the change in words (no health data). The latest version is in force.
+CREATE TABLE consent_versions(
+    person_id INTEGER NOT NULL REFERENCES persons(id),
+    version INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    change TEXT NOT NULL,
+    changed_at TEXT NOT NULL,
+    PRIMARY KEY(person_id, version)
+) WITHOUT ROWID;
+
+-- The audit log: one FHIR AuditEvent per disclosure or consent change, hash-chained
+-- (hash = SHA-256 over the previous hash, seq, recorded_at and the event text). The database
+-- itself refuses to change or remove a row; `audit.head` in vault_meta holds the last seq and
+-- hash, so a removed last row is detected too.
+CREATE TABLE audit_log(
+    seq INTEGER PRIMARY KEY,
+    recorded_at TEXT NOT NULL,
+    person_id INTEGER,
+    kind TEXT NOT NULL,
+    event TEXT NOT NULL,
+    prev_hash BLOB NOT NULL,
+    hash BLOB NOT NULL
+);
+CREATE INDEX audit_log_person ON audit_log(person_id, seq);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: rows cannot be changed'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: rows cannot be removed'); END;
+
+-- Pseudonymised copies for research: one per record version, made once (techo-pseudo), then
+-- written out or pushed. The copy is stored (packed) so a retry sends exactly what was made.
+CREATE TABLE research_copies(
+    id INTEGER PRIMARY KEY,
+    record_id INTEGER NOT NULL REFERENCES records(id),
+    version INTEGER NOT NULL,
+    person_id INTEGER NOT NULL REFERENCES persons(id),
+    made_at TEXT NOT NULL,
+    rtype TEXT NOT NULL,
+    pseudonym TEXT NOT NULL,
+    resource BLOB NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    sent_at TEXT,
+    destination TEXT,
+    UNIQUE(record_id, version)
+);
+CREATE INDEX research_copies_state ON research_copies(state, id);
+"#,
 }];
 
 pub fn latest() -> i64 {
