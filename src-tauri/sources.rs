@@ -104,6 +104,7 @@ impl SyncState {
             port,
             name: DEMO_NAME.to_owned(),
             stamped_from_ms: Some(DEMO_STAMPED_FROM_MS),
+            everything: false,
         };
         let hospital = techo_demo::Hospital::start(config(port))
             .or_else(|_| techo_demo::Hospital::start(config(0)))

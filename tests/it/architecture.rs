@@ -1,9 +1,11 @@
 //! Architecture rules, checked on the resolved dependency graph (`cargo metadata`):
 //!
-//! - the core crates (techo-fhir, techo-core, techo-vitals, techo-gen, techo-ipc) never depend — directly or
+//! - the core crates (techo-fhir, techo-core, techo-vitals, techo-consent, techo-pseudo,
+//!   techo-gen, techo-ipc) never depend — directly or
 //!   transitively, through normal dependencies on any target — on a GUI/web/network stack
 //!   (tauri, wry, tao, yew, reqwest, hyper);
-//! - techo-fhir, techo-vitals, techo-ipc and techo-gen never depend on rusqlite (IO-free / DB-free);
+//! - techo-fhir, techo-vitals, techo-consent, techo-pseudo, techo-ipc and techo-gen never depend
+//!   on rusqlite (IO-free / DB-free);
 //! - techo-ipc depends on nothing beyond serde (+ serde_core, serde_derive and serde_derive's
 //!   proc-macro dependencies), so the wasm UI and the shell share a tiny crate;
 //! - only the binaries techo-cli, techo-bench and techo-app may depend on anyhow (directly;
@@ -17,8 +19,8 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::OnceLock;
 use techo_tests::repo_root;
 
-const CORE: [&str; 5] = ["techo-fhir", "techo-core", "techo-vitals", "techo-gen", "techo-ipc"];
-const NO_SQLITE: [&str; 4] = ["techo-fhir", "techo-vitals", "techo-ipc", "techo-gen"];
+const CORE: [&str; 7] = ["techo-fhir", "techo-core", "techo-vitals", "techo-consent", "techo-pseudo", "techo-gen", "techo-ipc"];
+const NO_SQLITE: [&str; 6] = ["techo-fhir", "techo-vitals", "techo-consent", "techo-pseudo", "techo-ipc", "techo-gen"];
 const ANYHOW_ALLOWED: [&str; 3] = ["techo-cli", "techo-bench", "techo-app"];
 
 fn metadata() -> &'static Metadata {

@@ -3,6 +3,7 @@
 
 mod architecture;
 mod bad_inputs;
+mod consent;
 // WebKitWebDriver (the e2e tests' native driver) is Linux only; macOS and Windows run the rest.
 #[cfg(target_os = "linux")]
 mod e2e;

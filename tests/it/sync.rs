@@ -123,6 +123,54 @@ fn a_sync_pulls_everything_then_only_what_changed() {
     assert_eq!(hits.as_array().map(Vec::len), Some(3), "the edits are searchable");
 }
 
+/// A server offering `Patient/$everything?_since=`: the whole record comes in one paged pass
+/// (no per-type searches), the same vault as a type-by-type sync; the second sync asks
+/// `_since` and moves nothing; edits come exactly; `--no-everything` searches type by type.
+#[test]
+fn everything_pulls_the_whole_record_in_one_pass_then_only_what_changed() {
+    let h = Hospital::start(HospitalConfig { resources: 1200, auth: Auth::Open, name: "Test Hospital".into(), everything: true, ..HospitalConfig::default() })
+        .expect("start the demo hospital");
+    let n = h.resource_count();
+    let v = TempVault::new();
+    add_open(&v, &h.base_url(), &h.patient_id());
+    let (out, r) = sync(&v, &[]);
+    out.ok();
+    let t = totals(&r);
+    assert_eq!(r["outcome"], "ok", "{r}");
+    assert_eq!((t["received"], t["new"], t["refused"]), (n as u64, n as u64, 0), "{r}");
+    assert_eq!(r["types"].as_object().map(|m| m.keys().cloned().collect::<Vec<_>>()), Some(vec!["Patient/$everything".to_owned()]));
+    let fhir_calls: Vec<String> = h.log().iter().map(|l| l.path_and_query.clone()).filter(|p| !p.contains("metadata") && !p.contains("smart-configuration")).collect();
+    assert!(fhir_calls.iter().all(|p| p.contains("/Patient/") && p.contains("$everything")), "only $everything pages: {fhir_calls:?}");
+    assert_eq!(fhir_calls.len(), n.div_ceil(100), "pages of 100");
+    // The same record as a type-by-type sync of the same server.
+    let w = TempVault::new();
+    add_open(&w, &h.base_url(), &h.patient_id());
+    let (out, r2) = sync(&w, &["--no-everything"]);
+    out.ok();
+    assert!(r2["types"].as_object().is_some_and(|m| m.len() > 3), "type by type: {r2}");
+    assert_eq!(record_versions(&v), record_versions(&w));
+
+    h.clear_log();
+    let (out, r) = sync(&v, &[]);
+    out.ok();
+    assert_eq!(totals(&r)["received"], 0, "{r}");
+    assert_eq!(transferred(&h), 0);
+    assert!(h.log().iter().filter(|l| l.path_and_query.contains("$everything")).all(|l| l.path_and_query.contains("_since=")), "{:?}", h.log());
+
+    let obs: Vec<Value> = v.export_ndjson(None).into_iter().filter(|r| r["resourceType"] == "Observation").take(2).collect();
+    for o in &obs {
+        let mut o = o.clone();
+        o["note"] = json!([{"text": "追記"}]);
+        h.upsert(o);
+    }
+    h.clear_log();
+    let (out, r) = sync(&v, &[]);
+    out.ok();
+    let t = totals(&r);
+    assert_eq!((t["received"], t["updated"], t["new"]), (2, 2, 0), "{r}");
+    assert_eq!(transferred(&h), 2);
+}
+
 /// Drives `endpoint sign-in --print-url` as the user's browser would: reads the URL, allows
 /// (or denies) on the hospital's page, follows the redirect to Techo's loopback listener.
 fn sign_in_via_cli(v: &TempVault, endpoint: &str, decision: Decision) -> Out {

@@ -833,3 +833,83 @@ fn token_searches_find_what_they_look_for() {
     assert_eq!(jwt_like(&wrap(jwt)), Some(14));
     assert!(jwt_like(b"eyJzb21ldGhpbmc no dot").is_none());
 }
+
+// ---------------------------------------------------------------------------------------------
+// Research copies pushed to a third-party FHIR server (issue 6)
+
+/// A record's research copies pushed to Medplum: the server holds exactly what was queued, type
+/// by type; pushing again sends nothing (the server's log is empty); a server that cannot be
+/// reached leaves the copies failed with a reason, and the next push delivers them.
+#[test]
+fn research_copies_push_to_medplum_once() {
+    if !peers_ready("research_copies_push_to_medplum_once") {
+        return;
+    }
+    let v = TempVault::new();
+    let (data, _) = record(11, 400);
+    let file = v.input("record.ndjson", ndjson(&data));
+    v.run(["import", file.to_str().unwrap()]).ok();
+    let made = v.run(["--json", "research", "run", "--delay-days", "0"]).ok().json();
+    let queued = made["made"].as_u64().expect("made");
+    assert!(queued >= 400, "{made}");
+    let status = v.run(["--json", "research", "status"]).ok().json();
+    assert_eq!(status["pending"].as_u64(), Some(queued));
+
+    // First, a research server that is not there: a clear error, nothing lost.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        drop(l);
+        format!("http://127.0.0.1:{port}/fhir")
+    };
+    let out = v.run(["research", "push", &dead]);
+    assert_ne!(out.code, 0);
+    assert!(out.error_line().contains("could not reach"), "{}", out.error_line());
+    let status = v.run(["--json", "research", "status"]).ok().json();
+    assert!(status["failed"].as_u64().unwrap_or(0) > 0, "the batch in flight is marked failed: {status}");
+    assert!(status["failures"][0]["reason"].as_str().unwrap_or("").contains("could not reach"), "{status}");
+    assert_eq!(status["sent"].as_u64(), Some(0));
+
+    let medplum = Medplum::start(None);
+    medplum.clear_log();
+    let pushed = v.run(["--json", "research", "push", medplum.base()]).ok().json();
+    assert_eq!(pushed["pushed"].as_u64(), Some(queued), "pushed = queued: {pushed}");
+    assert_eq!(pushed["failed"].as_u64(), Some(0), "{pushed}");
+    // The server holds each copy once, type by type.
+    let mut by_type: BTreeMap<String, u64> = BTreeMap::new();
+    for e in medplum.log() {
+        assert_eq!(e["method"], "POST", "only batch POSTs: {e}");
+    }
+    let status = v.run(["--json", "research", "status"]).ok().json();
+    assert_eq!((status["sent"].as_u64(), status["pending"].as_u64(), status["failed"].as_u64()), (Some(queued), Some(0), Some(0)));
+    let types: BTreeSet<String> = {
+        let stats = v.stats();
+        by_type_names(&stats)
+    };
+    let mut total = 0;
+    for ty in &types {
+        let n = medplum.count(ty, "_count=0");
+        by_type.insert(ty.clone(), n);
+        total += n;
+    }
+    assert_eq!(total, queued, "the server holds exactly the pushed copies: {by_type:?}");
+    eprintln!("research push: {queued} copies queued, {} pushed in {} batches; Medplum holds {total} ({} types)", pushed["pushed"], pushed["batches"], by_type.len());
+    // Copies carry no original id: the server's Patient is a pseudonym.
+    let (_, patients) = call(http().get(format!("{}/Patient?_count=10", medplum.base())), "GET Patient");
+    let pid = patients.pointer("/entry/0/resource/id").and_then(Value::as_str).expect("a Patient");
+    assert!(pid.len() >= 32, "a keyed pseudonym, not the hospital's id");
+
+    // Again: nothing to send, nothing sent.
+    medplum.clear_log();
+    let again = v.run(["--json", "research", "push", medplum.base()]).ok().json();
+    assert_eq!((again["pushed"].as_u64(), again["batches"].as_u64()), (Some(0), Some(0)), "{again}");
+    assert!(medplum.log().is_empty(), "a second push makes no request");
+    // Every send is audited, and the chain holds.
+    let log = v.run(["--json", "audit", "list", "--limit", "1000"]).ok().json();
+    assert!(log.as_array().expect("log").iter().any(|e| e["kind"] == "research-send"));
+    v.run(["audit", "verify"]).ok();
+}
+
+fn by_type_names(stats: &Value) -> BTreeSet<String> {
+    by_type(stats).into_keys().collect()
+}

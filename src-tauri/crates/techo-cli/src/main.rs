@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use techo_core::{keystore, Error, ExportFormat, ImportOptions, KeyringStatus, SearchQuery, TimelineQuery, Unlock, Vault};
 
+mod consent;
 mod sync;
 mod vitals;
 
@@ -133,6 +134,23 @@ enum Cmd {
         #[command(subcommand)]
         cmd: sync::EndpointCmd,
     },
+    /// The person's consent: sharing with providers (exceptions), caregivers, research opt-out.
+    Consent {
+        #[command(subcommand)]
+        cmd: consent::ConsentCmd,
+    },
+    /// Share a person's record with a provider or a caregiver, as their consent allows (audited).
+    Share(consent::ShareArgs),
+    /// Pseudonymised copies for research: make those due, see the queue, write or push them.
+    Research {
+        #[command(subcommand)]
+        cmd: consent::ResearchCmd,
+    },
+    /// The audit log of every disclosure and consent change; verify its hash chain.
+    Audit {
+        #[command(subcommand)]
+        cmd: consent::AuditCmd,
+    },
     /// Pull updates from the endpoints (all of them, or those named): incremental, paged, resumable.
     Sync(sync::SyncArgs),
     /// Serve the built-in demo hospital (synthetic data, SMART sign-in) on 127.0.0.1 until stopped.
@@ -151,6 +169,9 @@ enum Cmd {
         /// No sign-in (an open server).
         #[arg(long)]
         open: bool,
+        /// Offer Patient/$everything?_since= (advertised in /metadata).
+        #[arg(long)]
+        everything: bool,
     },
     /// Counts of persons, resources, versions and sources.
     Stats,
@@ -216,7 +237,7 @@ enum PassphraseCmd {
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum Format {
+pub(crate) enum Format {
     Bundle,
     Ndjson,
 }
@@ -439,7 +460,7 @@ fn run(ctx: &mut Ctx, cmd: Cmd) -> anyhow::Result<u8> {
             Ok(0)
         }
         Cmd::Export { person, format, out } => {
-            let v = ctx.open()?;
+            let mut v = ctx.open()?;
             let format = if format == Format::Ndjson { ExportFormat::Ndjson } else { ExportFormat::Bundle };
             let n = match &out {
                 Some(path) => {
@@ -463,7 +484,11 @@ fn run(ctx: &mut Ctx, cmd: Cmd) -> anyhow::Result<u8> {
         Cmd::Diary { cmd } => vitals::run_diary(ctx, cmd),
         Cmd::Endpoint { cmd } => sync::run_endpoint(ctx, cmd),
         Cmd::Sync(args) => sync::run_sync(ctx, args),
-        Cmd::DemoHospital { port, resources, facilities, seed, open } => sync::demo_hospital(port, resources, facilities, seed, open),
+        Cmd::Consent { cmd } => consent::run_consent(ctx, cmd),
+        Cmd::Share(args) => consent::run_share(ctx, args),
+        Cmd::Research { cmd } => consent::run_research(ctx, cmd),
+        Cmd::Audit { cmd } => consent::run_audit(ctx, cmd),
+        Cmd::DemoHospital { port, resources, facilities, seed, open, everything } => sync::demo_hospital(port, resources, facilities, seed, open, everything),
         Cmd::Stats => {
             let v = ctx.open()?;
             let s = v.stats()?;
@@ -516,7 +541,7 @@ fn run(ctx: &mut Ctx, cmd: Cmd) -> anyhow::Result<u8> {
     }
 }
 
-fn resolve_person(v: &Vault, person: Option<i64>) -> anyhow::Result<i64> {
+pub(crate) fn resolve_person(v: &Vault, person: Option<i64>) -> anyhow::Result<i64> {
     if let Some(p) = person {
         return Ok(v.person(p)?.id);
     }

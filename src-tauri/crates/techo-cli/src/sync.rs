@@ -79,6 +79,9 @@ pub struct SyncArgs {
     /// The first backoff between tries, in milliseconds (doubled each time, with jitter).
     #[arg(long, default_value_t = 500)]
     backoff_ms: u64,
+    /// Search type by type even where the server offers Patient/$everything.
+    #[arg(long)]
+    no_everything: bool,
 }
 
 pub fn run_endpoint(ctx: &mut Ctx, cmd: EndpointCmd) -> anyhow::Result<u8> {
@@ -191,6 +194,7 @@ pub fn run_sync(ctx: &mut Ctx, args: SyncArgs) -> anyhow::Result<u8> {
     let opts = SyncOptions {
         page_size: args.page_size.clamp(1, 1000),
         types: args.types,
+        everything: !args.no_everything,
         http: HttpOptions {
             timeout: Duration::from_secs(args.timeout.max(1)),
             attempts: args.attempts.max(1),
@@ -272,10 +276,10 @@ pub fn exit_code(e: &techo_sync::SyncError) -> u8 {
 }
 
 /// `techo demo-hospital`: prints the FHIR base URL and the patient id on stdout, serves until killed.
-pub fn demo_hospital(port: u16, resources: usize, facilities: usize, seed: u64, open: bool) -> anyhow::Result<u8> {
+pub fn demo_hospital(port: u16, resources: usize, facilities: usize, seed: u64, open: bool, everything: bool) -> anyhow::Result<u8> {
     use techo_demo::{Auth, Hospital, HospitalConfig};
     let auth = if open { Auth::Open } else { HospitalConfig::default().auth };
-    let h = Hospital::start(HospitalConfig { seed, resources, facilities: facilities.max(1), auth, port, ..HospitalConfig::default() })
+    let h = Hospital::start(HospitalConfig { seed, resources, facilities: facilities.max(1), auth, port, everything, ..HospitalConfig::default() })
         .map_err(|e| anyhow::anyhow!("could not start the demo hospital on 127.0.0.1:{port} ({e}); choose another --port"))?;
     {
         let mut out = std::io::stdout().lock();

@@ -676,7 +676,7 @@ pub fn run_vitals(ctx: &mut Ctx, cmd: VitalsCmd) -> anyhow::Result<u8> {
         VitalsCmd::Import { file, map, preview, performer, person } => import(ctx, file, map, preview, performer, person),
         VitalsCmd::Export { kind, from, to, include_deleted, person } => {
             let (from, to) = (date_arg(from)?, date_arg(to)?);
-            let v = ctx.open()?;
+            let mut v = ctx.open()?;
             let person = resolve_person(&v, person)?;
             let kinds: Vec<Option<VitalKind>> = match kind {
                 Some(k) => k.kinds().iter().map(|k| Some(*k)).collect(),

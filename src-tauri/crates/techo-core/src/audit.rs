@@ -238,6 +238,25 @@ impl Vault {
         Ok(out)
     }
 
+    /// The log newest first: at most `limit` rows older than `before_seq` (all when `None`);
+    /// optionally one person's. For paging back through a long log.
+    pub fn audit_log_newest(&self, person: Option<i64>, before_seq: Option<i64>, limit: u32) -> Result<Vec<AuditEntry>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, recorded_at, person_id, kind, event, hash FROM audit_log
+             WHERE seq < ?1 AND (?2 IS NULL OR person_id = ?2) ORDER BY seq DESC LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![before_seq.unwrap_or(i64::MAX), person, limit], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<i64>>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?, r.get::<_, Vec<u8>>(5)?))
+        })?;
+        let mut out = vec![];
+        for row in rows {
+            let (seq, recorded_at, person_id, kind, event, hash) = row?;
+            let event = serde_json::from_str(&event).map_err(|_| Error::Corrupt(format!("audit event {seq} is not JSON")))?;
+            out.push(AuditEntry { seq, recorded_at, person_id, kind, event, hash: hex::encode(hash) });
+        }
+        Ok(out)
+    }
+
     /// Walks the whole chain: every row's hash recomputed, the sequence without gaps, each row
     /// linked to the one before, the last one matching the head. Any edit or removal shows.
     pub fn verify_audit(&self) -> Result<AuditVerification> {

@@ -41,6 +41,11 @@ fn a_written_chain_verifies_and_reads_back_as_audit_events() {
         assert_eq!(e.event["subtype"][0]["code"], AuditKind::ALL[i % 6].code());
         assert!(e.event["recorded"].is_string());
     }
+    // Newest first, paged back.
+    let newest: Vec<i64> = v.audit_log_newest(None, None, 3).unwrap().iter().map(|e| e.seq).collect();
+    assert_eq!(newest, vec![8, 7, 6]);
+    let older: Vec<i64> = v.audit_log_newest(None, Some(6), 100).unwrap().iter().map(|e| e.seq).collect();
+    assert_eq!(older, vec![5, 4, 3, 2, 1]);
     // Paging and the person filter.
     assert_eq!(v.audit_log(None, 6, 100).unwrap().len(), 2);
     assert_eq!(v.audit_log(Some(999), 0, 100).unwrap().len(), 0);

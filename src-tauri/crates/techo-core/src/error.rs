@@ -45,6 +45,13 @@ pub enum Error {
     /// The same reading or diary entry (same kind, time and values) is already stored.
     #[error("the same entry is already stored as record {0}; nothing was added (to change it, use edit)")]
     DuplicateEntry(i64),
+    /// A consent change was refused (an unknown exception or grant, a period that ends before
+    /// it starts…); nothing was changed.
+    #[error("{0}; the consent was not changed")]
+    Consent(#[from] techo_consent::ConsentError),
+    /// The research profile or a pseudonymisation rule failed.
+    #[error("{0}; no research copy was made")]
+    Pseudonymise(#[from] techo_pseudo::PseudoError),
 }
 
 fn csv_message(errors: &[techo_vitals::RowError]) -> String {
@@ -77,6 +84,8 @@ impl Error {
             Error::Vitals(e) => e.code(),
             Error::VitalsCsv(_) => "invalid_csv",
             Error::DuplicateEntry(_) => "duplicate_entry",
+            Error::Consent(e) => e.code(),
+            Error::Pseudonymise(e) => e.code(),
         }
     }
 
@@ -85,7 +94,8 @@ impl Error {
     /// `duplicate_entry`…) are all `invalid_input`. CLI exit codes and IPC codes map on this.
     pub fn general_code(&self) -> &'static str {
         match self {
-            Error::Vitals(_) | Error::VitalsCsv(_) | Error::DuplicateEntry(_) => "invalid_input",
+            Error::Vitals(_) | Error::VitalsCsv(_) | Error::DuplicateEntry(_) | Error::Consent(_) => "invalid_input",
+            Error::Pseudonymise(_) => "internal",
             other => other.code(),
         }
     }

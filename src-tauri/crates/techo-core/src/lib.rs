@@ -6,6 +6,8 @@
 //! are stored through the same import as hospital data, as the vault's `home` source.
 
 mod audit;
+mod consent;
+mod disclosure;
 mod endpoints;
 mod error;
 mod export;
@@ -13,6 +15,7 @@ mod import;
 mod keys;
 pub mod keystore;
 mod platform;
+mod research;
 mod schema;
 mod secret;
 mod settings;
@@ -26,6 +29,13 @@ mod tests;
 mod audit_tests;
 
 pub use audit::{AuditEntry, AuditInput, AuditKind, AuditVerification, AUDIT_SUBTYPE_SYSTEM};
+pub use consent::{ConsentChanged, ConsentVersion};
+pub use disclosure::{Disclosure, DisclosureReport, Exit};
+pub use research::{ResearchFailure, ResearchItem, ResearchRun, ResearchSent, ResearchStatus, DEFAULT_RESEARCH_DELAY_DAYS};
+/// The IO-free consent model and policy engine the vault's gate asks.
+pub use techo_consent;
+/// The IO-free pseudonymisation the research copies use.
+pub use techo_pseudo;
 pub use endpoints::{
     normalize_base_url, Endpoint, EndpointAuth, EndpointStatus, EndpointTokens, NewEndpoint, SyncCursor, SyncRun, ENDPOINT_SOURCE_KIND,
 };

@@ -216,7 +216,7 @@ CREATE TABLE research_copies(
     rtype TEXT NOT NULL,
     pseudonym TEXT NOT NULL,
     resource BLOB NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed')),
+    state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed', 'withdrawn')),
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
     sent_at TEXT,

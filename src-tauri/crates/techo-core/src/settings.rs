@@ -13,6 +13,8 @@ pub enum Setting {
     DemoEndpoint,
     /// The home blood-pressure target as `SYS/DIA` (absent: 135/85).
     BpTarget,
+    /// Days a record waits before a research copy may be made (absent: 30).
+    ResearchDelayDays,
 }
 
 impl Setting {
@@ -21,6 +23,7 @@ impl Setting {
             Setting::SyncIntervalMinutes => "setting.sync_interval_minutes",
             Setting::DemoEndpoint => "setting.demo_endpoint",
             Setting::BpTarget => "setting.bp_target",
+            Setting::ResearchDelayDays => "setting.research_delay_days",
         }
     }
 }

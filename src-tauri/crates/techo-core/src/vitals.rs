@@ -667,19 +667,38 @@ impl Vault {
 
     /// Writes the stored Observations `q` selects as FHIR NDJSON (exactly as stored), oldest
     /// first. Returns how many were written.
-    pub fn export_vitals(&self, q: &VitalsQuery, out: &mut dyn Write) -> Result<u64> {
-        let mut texts = Vec::new();
-        self.each_vital(q, &mut |_, text| {
-            texts.push(text.to_owned());
+    pub fn export_vitals(&mut self, q: &VitalsQuery, out: &mut dyn Write) -> Result<u64> {
+        // Which readings, in which order; their text comes through the disclosure gate.
+        let mut ids = Vec::new();
+        self.each_vital(q, &mut |e, _| {
+            ids.push(e.record_id);
             Ok(())
         })?;
+        let only: std::collections::HashSet<i64> = ids.iter().copied().collect();
+        let mut texts: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
+        let d = crate::disclosure::Disclosure {
+            exit: crate::disclosure::Exit::VitalsExport,
+            recipient: techo_consent::Recipient::Person,
+            purpose: techo_consent::Purpose::PersonalUse,
+            person: Some(q.person),
+        };
+        if !only.is_empty() {
+            self.gated(&d, Some(&only), &mut |row| {
+                texts.insert(row.record_id, row.text.clone());
+                Ok(())
+            })?;
+        }
         let io = |e: std::io::Error| Error::Io { path: "the export output".into(), source: e };
-        for t in texts.iter().rev() {
-            out.write_all(t.as_bytes()).map_err(io)?;
-            out.write_all(b"\n").map_err(io)?;
+        let mut n = 0u64;
+        for id in ids.iter().rev() {
+            if let Some(t) = texts.get(id) {
+                out.write_all(t.as_bytes()).map_err(io)?;
+                out.write_all(b"\n").map_err(io)?;
+                n += 1;
+            }
         }
         out.flush().map_err(io)?;
-        Ok(texts.len() as u64)
+        Ok(n)
     }
 
     /// The home blood-pressure handbook: weekly morning/evening averages of the readings

@@ -38,11 +38,14 @@ pub struct SyncOptions {
     pub http: HttpOptions,
     /// Only these resource types (default: every type the server can search by patient).
     pub types: Option<Vec<String>>,
+    /// Use `Patient/{id}/$everything?_since=` when the server offers it and no types were
+    /// asked for: one paged pass over the whole record instead of one search per type.
+    pub everything: bool,
 }
 
 impl Default for SyncOptions {
     fn default() -> Self {
-        SyncOptions { page_size: DEFAULT_PAGE_SIZE, http: HttpOptions::default(), types: None }
+        SyncOptions { page_size: DEFAULT_PAGE_SIZE, http: HttpOptions::default(), types: None, everything: true }
     }
 }
 
@@ -233,7 +236,28 @@ impl<V: VaultAccess> Session<'_, V> {
         let patient = self.ep.patient_id.clone().ok_or_else(|| SyncError::NoPatient { endpoint: self.ep.name.clone() })?;
         let types = match &opts.types {
             Some(t) => t.clone(),
-            None => smart::discover(self.http, &self.ep.name, &self.ep.base_url)?.patient_types,
+            None => {
+                let d = smart::discover(self.http, &self.ep.name, &self.ep.base_url)?;
+                if opts.everything && d.everything {
+                    let mut tr = TypeReport::default();
+                    let r = self.sync_type(EVERYTHING, &patient, opts, &mut tr, report, progress);
+                    let fell_back = tr.pages == 0 && matches!(&r, Err(SyncError::Status { status: 400 | 404 | 405 | 501, .. }));
+                    if !fell_back {
+                        report.types.insert(EVERYTHING.to_owned(), tr);
+                        return match r {
+                            Ok(()) => Ok(()),
+                            Err(e @ (SyncError::NeedsSignIn { .. } | SyncError::Vault(_))) => Err(e),
+                            Err(e) => {
+                                report.error_codes.push(e.code().to_owned());
+                                report.errors.push(format!("{EVERYTHING}: {e}"));
+                                Ok(())
+                            }
+                        };
+                    }
+                    // The server advertises $everything but refuses it: search type by type.
+                }
+                d.patient_types
+            }
         };
         for rtype in types {
             let mut tr = TypeReport::default();
@@ -315,6 +339,7 @@ impl<V: VaultAccess> Session<'_, V> {
             .map_err(|e| SyncError::Unreachable { endpoint: self.ep.name.clone(), reason: format!("the address is not a valid URL ({e})") })?;
         let mut url = match cursor.next_url.as_deref().and_then(|u| url::Url::parse(u).ok()).filter(|u| same_origin(u, &base)) {
             Some(u) => u,
+            None if rtype == EVERYTHING => everything_first_page(&self.ep.name, &self.ep.base_url, patient, cursor.since.as_deref(), opts.page_size)?,
             None => first_page(&self.ep.name, &self.ep.base_url, rtype, patient, cursor.since.as_deref(), opts.page_size)?,
         };
         let mut pass_max = if cursor.next_url.is_some() { cursor.pass_max.clone() } else { None };
@@ -373,6 +398,22 @@ impl<V: VaultAccess> Session<'_, V> {
         }
         Ok(())
     }
+}
+
+/// The cursor and report key of a pass over `Patient/{id}/$everything`.
+pub const EVERYTHING: &str = "Patient/$everything";
+
+/// The first page of a `$everything` pass: `Patient/{id}/$everything?_since=…&_count=…`.
+pub fn everything_first_page(name: &str, base: &str, patient: &str, since: Option<&str>, count: u32) -> Result<url::Url> {
+    let mut url = smart::join(name, base, &format!("Patient/{patient}/$everything"))?;
+    {
+        let mut q = url.query_pairs_mut();
+        if let Some(s) = since {
+            q.append_pair("_since", s);
+        }
+        q.append_pair("_count", &count.to_string());
+    }
+    Ok(url)
 }
 
 /// The first page of a pass.
@@ -466,7 +507,7 @@ pub fn read_page(name: &str, bundle: &Value, rtype: &str, patient: &str) -> Resu
             continue;
         };
         let included = e.pointer("/search/mode").and_then(Value::as_str) == Some("include");
-        if t != rtype && !included {
+        if t != rtype && !included && rtype != EVERYTHING {
             page.refused.push(format!("{t}/{id}: not a {rtype}, though the search asked for {rtype}"));
             continue;
         }

@@ -205,13 +205,23 @@ impl Http {
 
     /// GETs FHIR JSON from `url`, retrying transient failures; `endpoint` names the server in errors.
     pub fn get_fhir(&self, endpoint: &str, url: &url::Url, token: Option<&SecretString>) -> Result<Fetched> {
+        self.send_fhir(endpoint, url, None, token)
+    }
+
+    /// POSTs a FHIR JSON body (a batch Bundle of idempotent `PUT`s: safe to send again) with the
+    /// same retry policy; the reply must be FHIR JSON.
+    pub fn post_fhir(&self, endpoint: &str, url: &url::Url, body: &[u8], token: Option<&SecretString>) -> Result<Fetched> {
+        self.send_fhir(endpoint, url, Some(body), token)
+    }
+
+    fn send_fhir(&self, endpoint: &str, url: &url::Url, body: Option<&[u8]>, token: Option<&SecretString>) -> Result<Fetched> {
         let host = url.host_str().unwrap_or("").to_owned();
         let mut attempt = 0;
         loop {
             attempt += 1;
             let tried = {
                 let _permit = self.limiter.acquire(&host, self.opts.per_host);
-                self.try_once(endpoint, url, token)
+                self.try_once(endpoint, url, body, token)
             };
             let (outcome, err) = match tried {
                 Ok(Try::Json(v)) => return Ok(Fetched::Json(v)),
@@ -230,9 +240,13 @@ impl Http {
         }
     }
 
-    fn try_once(&self, endpoint: &str, url: &url::Url, token: Option<&SecretString>) -> std::result::Result<Try, (Outcome, SyncError)> {
+    fn try_once(&self, endpoint: &str, url: &url::Url, body: Option<&[u8]>, token: Option<&SecretString>) -> std::result::Result<Try, (Outcome, SyncError)> {
         let ep = || endpoint.to_owned();
-        let mut req = self.client.get(url.clone()).header("Accept", "application/fhir+json, application/json;q=0.9");
+        let req = match body {
+            None => self.client.get(url.clone()),
+            Some(b) => self.client.post(url.clone()).header("Content-Type", "application/fhir+json").body(b.to_vec()),
+        };
+        let mut req = req.header("Accept", "application/fhir+json, application/json;q=0.9");
         if let Some(t) = token {
             req = req.bearer_auth(t.expose_secret());
         }

@@ -12,11 +12,13 @@
 pub mod engine;
 mod error;
 pub mod http;
+pub mod push;
 pub mod setup;
 pub mod smart;
 
-pub use engine::{sync, sync_one, VaultAccess, EndpointReport, Progress, RunOutcome, SyncOptions, TypeReport, DEFAULT_PAGE_SIZE};
+pub use engine::{sync, sync_one, EVERYTHING, VaultAccess, EndpointReport, Progress, RunOutcome, SyncOptions, TypeReport, DEFAULT_PAGE_SIZE};
 pub use error::{Result, SyncError};
 pub use http::{Http, HttpOptions};
+pub use push::{push_research, PushReport};
 pub use setup::{complete_sign_in, plan_endpoint, AddRequest};
 pub use smart::{begin_sign_in, discover, Discovery, PendingSignIn, SignedIn, SmartConfig};

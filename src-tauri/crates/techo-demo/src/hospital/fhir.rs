@@ -69,13 +69,17 @@ pub(crate) fn capability_statement(shared: &Shared) -> Reply {
             if t == "Patient" {
                 params[0] = json!({"name": "patient", "type": "reference", "documentation": "Same as _id"});
             }
-            json!({
+            let mut r = json!({
                 "type": t,
                 "interaction": [{"code": "read"}, {"code": "search-type"}],
                 "versioning": "versioned",
                 "readHistory": false,
                 "searchParam": params,
-            })
+            });
+            if t == "Patient" && shared.everything {
+                r["operation"] = json!([{"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}]);
+            }
+            r
         })
         .collect();
     let mut rest = json!({"mode": "server", "resource": resources});
@@ -171,6 +175,11 @@ pub(crate) fn get(shared: &Shared, rest: &str, query: &str, token_patient: Optio
                 }
                 None => Reply::outcome(StatusCode::NOT_FOUND, "not-found", "No such resource."),
             };
+        }
+        ["Patient", id, "$everything"] if shared.everything => {
+            let id = (*id).to_owned();
+            drop(store);
+            return everything(shared, &id, query, token_patient);
         }
         _ => {
             return Reply::outcome(
@@ -357,6 +366,94 @@ pub(crate) fn get(shared: &Shared, rest: &str, query: &str, token_patient: Optio
         }
         body.push_str("{\"fullUrl\":");
         body.push_str(&Value::String(format!("{type_url}/{}", e.id)).to_string());
+        body.push_str(",\"resource\":");
+        body.push_str(&e.json);
+        body.push_str(",\"search\":{\"mode\":\"match\"}}");
+    }
+    body.push_str("]}");
+    let mut r = Reply::fhir(StatusCode::OK, body);
+    r.resources = page.entries.len();
+    r
+}
+
+/// `GET Patient/{id}/$everything?_since=…&_count=…`: the patient's whole record (what belongs
+/// to it, and the shared facility resources) changed after `_since` (exclusive), as a searchset
+/// in (lastUpdated, type, id) order with absolute `next` links (`_cursor=<ms>.<type>.<id>`).
+fn everything(shared: &Shared, patient: &str, query: &str, token_patient: Option<&str>) -> Reply {
+    if token_patient.is_some_and(|p| p != patient) {
+        return Reply::outcome(StatusCode::FORBIDDEN, "forbidden", "The token does not grant access to that patient.");
+    }
+    let mut since = i64::MIN;
+    let mut count = DEFAULT_COUNT;
+    let mut after = None;
+    let mut carried: Vec<(String, String)> = Vec::new();
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        match &*k {
+            "_since" => {
+                let Some((_, e)) = instant_span(&v) else {
+                    return bad_request("Parameter '_since' is not a FHIR instant (with time zone).");
+                };
+                // "Resources updated after this time": after the whole instant at its precision.
+                since = e - 1;
+                carried.push((k.into_owned(), v.into_owned()));
+            }
+            "_count" => match v.trim().parse::<usize>() {
+                Ok(n) => count = n.clamp(1, MAX_COUNT),
+                Err(_) => return bad_request("Parameter '_count' is not a non-negative integer."),
+            },
+            "_cursor" => {
+                let mut parts = v.splitn(3, '.');
+                let key = (|| {
+                    let ms: i64 = parts.next()?.parse().ok()?;
+                    let t = parts.next()?.to_owned();
+                    let id = parts.next()?.to_owned();
+                    valid_id(&id).then_some((ms, t, id))
+                })();
+                match key {
+                    Some(k) => after = Some(k),
+                    None => return bad_request("Parameter '_cursor' is not valid; copy it from a next link."),
+                }
+            }
+            _ => return bad_request(&format!("Unknown or unsupported parameter of $everything '{}'.", clip(&k))),
+        }
+    }
+    let store = shared.store.read().unwrap_or_else(PoisonError::into_inner);
+    if store.get("Patient", patient).is_none() {
+        return Reply::outcome(StatusCode::NOT_FOUND, "not-found", "No such patient.");
+    }
+    let page = store.everything(patient, since, after.as_ref(), count);
+    let stamp = store.stamp_served();
+    drop(store);
+    let op_url = format!("{}/Patient/{patient}/$everything", shared.base);
+    let mut links = vec![json!({"relation": "self", "url": if query.is_empty() { op_url.clone() } else { format!("{op_url}?{query}") }})];
+    if let Some((ms, t, id)) = &page.next {
+        let mut ser = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &carried {
+            ser.append_pair(k, v);
+        }
+        ser.append_pair("_count", &count.to_string());
+        ser.append_pair("_cursor", &format!("{ms}.{t}.{id}"));
+        links.push(json!({"relation": "next", "url": format!("{op_url}?{}", ser.finish())}));
+    }
+    let seq = shared.bundle_seq.fetch_add(1, Ordering::Relaxed);
+    let head = json!({
+        "resourceType": "Bundle",
+        "id": format!("everything-{seq}"),
+        "meta": {"lastUpdated": format_instant(stamp)},
+        "type": "searchset",
+        "total": page.total,
+        "link": links,
+    })
+    .to_string();
+    let mut body = String::with_capacity(head.len() + page.entries.iter().map(|(_, e)| e.json.len() + 120).sum::<usize>());
+    body.push_str(&head[..head.len() - 1]);
+    body.push_str(",\"entry\":[");
+    for (i, (t, e)) in page.entries.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str("{\"fullUrl\":");
+        body.push_str(&Value::String(format!("{}/{t}/{}", shared.base, e.id)).to_string());
         body.push_str(",\"resource\":");
         body.push_str(&e.json);
         body.push_str(",\"search\":{\"mode\":\"match\"}}");

@@ -9,6 +9,7 @@
 //! | `GET {base}/.well-known/smart-configuration` | SMART configuration ([`Auth::Smart`] only) |
 //! | `GET {base}/{type}?patient=…&_lastUpdated=gt…&_count=…` | searchset Bundle in (meta.lastUpdated, id) order, `total`, `self` and absolute `next` links; `next` carries `_cursor` (see below) |
 //! | `GET {base}/Patient?_id=…`, `GET {base}/{type}/{id}` | the Patient / one resource |
+//! | `GET {base}/Patient/{id}/$everything?_since=…&_count=…` | the whole record changed after `_since`, one searchset in (lastUpdated, type, id) order with `next` links (only with `HospitalConfig::everything`) |
 //! | `GET /authorize?…` | the sign-in page (HTML form posting to `/authorize/approve`) |
 //! | `POST /authorize/approve` | `302` to `redirect_uri?code=…&state=…` (or `error=access_denied`) |
 //! | `POST /token` | authorization_code (PKCE S256) and refresh_token (rotating) grants |
@@ -74,6 +75,9 @@ pub struct HospitalConfig {
     /// before now: a hospital restarted with the same config then serves the same
     /// `meta.lastUpdated`, so a client's incremental sync finds nothing new (the app's demo).
     pub stamped_from_ms: Option<i64>,
+    /// Offer `Patient/{id}/$everything?_since=` (advertised in the CapabilityStatement), so a
+    /// client can pull the whole record in one paged pass instead of one search per type.
+    pub everything: bool,
 }
 
 impl Default for HospitalConfig {
@@ -90,6 +94,7 @@ impl Default for HospitalConfig {
             port: 0,
             name: "Techo Demo Hospital".to_owned(),
             stamped_from_ms: None,
+            everything: false,
         }
     }
 }
@@ -128,6 +133,7 @@ pub(crate) struct Shared {
     pub(crate) auth: Option<Mutex<smart::AuthState>>,
     log: Mutex<Vec<LoggedRequest>>,
     pub(crate) bundle_seq: AtomicU64,
+    pub(crate) everything: bool,
 }
 
 use store::Store;
@@ -176,6 +182,7 @@ impl Hospital {
             auth,
             log: Mutex::new(Vec::new()),
             bundle_seq: AtomicU64::new(0),
+            everything: cfg.everything,
         });
         let for_server = shared.clone();
         let server = ServerHandle::start("hospital", listener, move |stream| {

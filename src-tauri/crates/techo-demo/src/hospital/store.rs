@@ -296,6 +296,39 @@ impl Store {
     }
 }
 
+/// Sort key of `Patient/$everything`: (lastUpdated ms, type, id).
+pub(crate) type EverythingKey = (i64, String, String);
+
+/// A page of `Patient/$everything`.
+pub(crate) struct EverythingPage {
+    pub(crate) total: usize,
+    pub(crate) entries: Vec<(String, Arc<Entry>)>,
+    pub(crate) next: Option<EverythingKey>,
+}
+
+impl Store {
+    /// Everything in `patient`'s record (the resources that belong to it, see
+    /// [`Store::belongs_to`]) changed after `since` (ms, exclusive), in (lastUpdated, type, id)
+    /// order, `count` at a time after `after`.
+    pub(crate) fn everything(&self, patient: &str, since: i64, after: Option<&EverythingKey>, count: usize) -> EverythingPage {
+        let mut all: Vec<(EverythingKey, &Arc<Entry>)> = Vec::new();
+        for (t, m) in &self.by_type {
+            for ((lu, id), e) in m.range((Bound::Excluded((since, String::from("\u{10FFFF}"))), Bound::Unbounded)) {
+                if *lu > since && self.belongs_to(t, e, patient) {
+                    all.push(((*lu, t.clone(), id.clone()), e));
+                }
+            }
+        }
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        let total = all.len();
+        let rest: Vec<&(EverythingKey, &Arc<Entry>)> = all.iter().filter(|(k, _)| after.is_none_or(|a| k > a)).collect();
+        let more = rest.len() > count;
+        let entries: Vec<(String, Arc<Entry>)> = rest.iter().take(count).map(|(k, e)| (k.1.clone(), (*e).clone())).collect();
+        let next = if more { rest.get(count.saturating_sub(1)).map(|(k, _)| k.clone()) } else { None };
+        EverythingPage { total, entries, next }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,6 +36,7 @@ pub fn open_hospital(resources: usize) -> Hospital {
         port: 0,
         name: "Test Hospital".into(),
         stamped_from_ms: None,
+        everything: false,
     })
     .expect("hospital starts")
 }
@@ -49,6 +50,7 @@ pub fn smart_hospital(ttl: Duration) -> Hospital {
         port: 0,
         name: "Test <Hospital> & Co".into(),
         stamped_from_ms: None,
+        everything: false,
     })
     .expect("hospital starts")
 }
