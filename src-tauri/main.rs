@@ -7,6 +7,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod consent;
 mod sources;
 mod vitals;
 
@@ -57,6 +58,11 @@ fn main() {
             vitals::bp_handbook,
             vitals::set_bp_target,
             vitals::delete_entry,
+            consent::consent_get,
+            consent::consent_change,
+            consent::audit_list,
+            consent::audit_verify,
+            consent::research_status,
         ])
         .run(tauri::generate_context!("tauri.conf.json"));
     if let Err(e) = result {

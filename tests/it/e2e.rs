@@ -669,3 +669,103 @@ fn persons_by_name(v: &TempVault, name: &str) -> String {
     let persons = v.run(["--json", "person", "list"]).ok().json();
     persons.as_array().expect("persons").iter().find(|p| p["display_name"] == name).map(|p| p["id"].to_string()).expect("the person")
 }
+
+/// Consent in the app: keep mental-health records from the doctors, let a daughter read the
+/// record, opt out of research (after a confirmation); each change shows at once. The audit
+/// view lists the three changes, newest first, and Verify says the log holds. The CLI reads the
+/// same consent back and `techo audit verify` passes.
+#[tokio::test(flavor = "current_thread")]
+async fn a_person_sets_consent_and_reads_the_audit_log() {
+    if !enabled() {
+        return;
+    }
+    let v = TempVault::new();
+    let record = v.input(
+        "sakura.json",
+        r#"{"resourceType":"Bundle","type":"collection","entry":[
+ {"resource":{"resourceType":"Patient","id":"pt1","name":[{"family":"山田","given":["花子"],"text":"山田 花子"}],"birthDate":"1961-07-14"}},
+ {"resource":{"resourceType":"Condition","id":"c1","subject":{"reference":"Patient/pt1"},"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"F32.9","display":"うつ病"}]},"onsetDateTime":"2024-03-01"}},
+ {"resource":{"resourceType":"Observation","id":"o1","status":"final","subject":{"reference":"Patient/pt1"},"code":{"coding":[{"system":"http://loinc.org","code":"2345-7","display":"Glucose"}]},"effectiveDateTime":"2025-02-05T09:00:00+09:00","valueQuantity":{"value":99,"unit":"mg/dL","system":"http://unitsofmeasure.org","code":"mg/dL"}}}]}"#,
+    );
+    v.run(["import", record.to_str().expect("a UTF-8 path"), "--source", "Sakura Hospital"]).ok();
+    let persons = v.run(["--json", "person", "list"]).ok().json();
+    let person = persons[0]["id"].to_string();
+
+    let driver = Driver::start(&v);
+    let c = driver.client().await;
+    unlock(&c, &v.passphrase).await;
+    wait_for(&c, "table.persons").await;
+    wait_for(&c, "button.consent-open").await.click().await.expect("open Consent");
+    wait_for(&c, "section.consent").await;
+    wait_for(&c, ".no-exceptions").await;
+    wait_for(&c, ".research-state[data-permitted=true]").await;
+
+    // Keep mental-health records from the doctors.
+    wait_for(&c, "form.deny-category select#deny-category").await.select_by_value("mental_health").await.expect("choose mental health");
+    c.find(Locator::Css("form.deny-category button[type=submit]")).await.expect("its button").click().await.expect("add the exception");
+    wait_for_text(&c, "ul.exceptions li", "mental health").await;
+    wait_for_text(&c, "ul.exceptions li", "精神・心の健康").await;
+    wait_for_text(&c, "section.consent .notice.note", "Saved").await;
+
+    // Let the daughter read the record.
+    for (css, text) in [("#caregiver-id", "hanako"), ("#caregiver-name", "山田 花子"), ("#caregiver-relationship", "娘")] {
+        c.find(Locator::Css(&format!("form.grant-caregiver {css}"))).await.expect("a caregiver field").send_keys(text).await.expect("type");
+    }
+    c.find(Locator::Css("form.grant-caregiver #caregiver-access")).await.expect("access").select_by_value("read_only").await.expect("read only");
+    c.find(Locator::Css("form.grant-caregiver button[type=submit]")).await.expect("grant").click().await.expect("grant access");
+    wait_for_text(&c, "li.caregiver[data-state=active]", "山田 花子").await;
+
+    // Opt out of research: asked first, then the state says so.
+    c.find(Locator::Css("button.research-opt-out")).await.expect("opt out").click().await.expect("opt out");
+    wait_for(&c, "button.research-confirm").await.click().await.expect("confirm");
+    wait_for(&c, ".research-state[data-permitted=false]").await;
+    wait_for(&c, "button.research-opt-in").await;
+    let shown = c.find(Locator::Css("section.consent")).await.expect("the screen").text().await.expect("its text");
+    assert!(!shown.contains("うつ病") && !shown.contains("F32"), "the consent screen shows record content");
+    // The caregivers and the research choice, for the README.
+    c.execute("document.querySelector('section.caregivers').scrollIntoView()", vec![]).await.expect("scroll to the caregivers");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    save_screenshot(&c.screenshot().await.expect("screenshot"), "consent.png");
+
+    // The audit view: the three changes, newest first; Verify says the log holds.
+    c.find(Locator::Css("button.audit-open")).await.expect("Audit").click().await.expect("open the audit view");
+    wait_for(&c, "table.audit tbody tr").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let rows = loop {
+        let rows = c.find_all(Locator::Css("table.audit tbody tr")).await.expect("audit rows");
+        if rows.len() == 3 || Instant::now() > deadline {
+            break rows;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(rows.len(), 3, "three consent changes, nothing else left the vault");
+    let mut texts = Vec::new();
+    for r in &rows {
+        assert_eq!(r.attr("data-kind").await.expect("kind").as_deref(), Some("consent-change"));
+        texts.push(r.text().await.expect("row text"));
+    }
+    assert!(texts.iter().all(|t| t.contains("同意の変更")), "each row says what it is in both languages");
+    assert!(texts[0].to_lowercase().contains("research"), "newest first: the opt-out is on top");
+    assert!(texts[2].contains("mental health"), "the exception is the oldest");
+    c.find(Locator::Css("button.audit-verify")).await.expect("Verify").click().await.expect("verify");
+    wait_for_text(&c, ".audit-verdict", "The log holds: 3 entries").await;
+    save_screenshot(&c.screenshot().await.expect("screenshot"), "audit.png");
+    c.find(Locator::Css("button.audit-close")).await.expect("back").click().await.expect("back to the persons");
+    wait_for(&c, "table.persons").await;
+    c.close().await.expect("close the session");
+    drop(driver);
+
+    // The CLI reads the same consent; the chain verifies.
+    let consent = v.run(["--json", "consent", "show", "--person", &person]).ok().json();
+    let exceptions = consent["sharing"]["exceptions"].as_array().expect("exceptions");
+    assert_eq!(exceptions.len(), 1);
+    assert_eq!(exceptions[0]["kind"]["category"]["category"], "mental_health");
+    let caregivers = consent["caregivers"].as_array().expect("caregivers");
+    assert_eq!(caregivers.len(), 1);
+    assert_eq!((caregivers[0]["id"].as_str(), caregivers[0]["access"].as_str()), (Some("hanako"), Some("read_only")));
+    assert!(caregivers[0]["revoked_at"].is_null() && caregivers[0]["expires_at"].is_null());
+    let events = consent["research"]["events"].as_array().expect("research events");
+    assert_eq!(events.last().map(|e| e["choice"].clone()), Some(json!("opt_out")));
+    let verified = v.run(["--json", "audit", "verify"]).ok().json();
+    assert_eq!((verified["ok"].as_bool(), verified["entries"].as_u64()), (Some(true), Some(3)));
+}

@@ -1,6 +1,8 @@
 //! The app's window: unlock the vault, then list its persons with their counts; from there a
-//! person's record (`record.rs`) or the sources screen (`sources.rs`).
+//! person's record (`record.rs`), the sources screen (`sources.rs`), a person's consent or the
+//! audit log (`consent.rs`).
 
+use crate::consent::{Audit, Consent};
 use crate::ipc::invoke;
 use crate::record::PersonView;
 use crate::persons::PersonsEditor;
@@ -26,6 +28,13 @@ enum Screen {
     Locked { path: Option<String> },
     /// Unlocked: the persons and their counts.
     Unlocked { persons: Vec<PersonSummary> },
+}
+
+/// The consent screen (for a person, when one's record was open) or the audit log.
+#[derive(Clone, Copy, PartialEq)]
+enum Pane {
+    Consent(Option<i64>),
+    Audit,
 }
 
 /// Where a message comes from decides how it looks: an error, or a quiet note.
@@ -63,6 +72,8 @@ pub fn App() -> Html {
     let open_person = use_state(|| None::<PersonSummary>);
     // Whether the sources screen is open.
     let open_sources = use_state(|| false);
+    // Whether the consent screen or the audit log is open.
+    let open_pane = use_state(|| None::<Pane>);
     // Counts the locks, so that an answer asked for before one is not shown after it.
     let locks = use_mut_ref(|| 0u64);
 
@@ -106,6 +117,7 @@ pub fn App() -> Html {
         let notice = notice.clone();
         let open_person = open_person.clone();
         let open_sources = open_sources.clone();
+        let open_pane = open_pane.clone();
         let locks = locks.clone();
         let unlocked = matches!(*screen, Screen::Unlocked { .. });
         use_effect_with(unlocked, move |unlocked| {
@@ -123,6 +135,7 @@ pub fn App() -> Html {
                                 *locks.borrow_mut() += 1;
                                 open_person.set(None);
                                 open_sources.set(false);
+                                open_pane.set(None);
                                 notice.set(Some(Notice::Note(view::auto_lock_note(status.auto_lock_seconds))));
                                 screen.set(Screen::Locked { path: status.vault_path });
                                 return;
@@ -214,12 +227,14 @@ pub fn App() -> Html {
         let busy = busy.clone();
         let open_person = open_person.clone();
         let open_sources = open_sources.clone();
+        let open_pane = open_pane.clone();
         let locks = locks.clone();
         Callback::from(move |_: MouseEvent| {
             let (screen, notice, busy) = (screen.clone(), notice.clone(), busy.clone());
             *locks.borrow_mut() += 1;
             open_person.set(None);
             open_sources.set(false);
+            open_pane.set(None);
             busy.set(true);
             spawn_local(async move {
                 match invoke::<LockCmd>(&NoArgs {}).await {
@@ -237,12 +252,32 @@ pub fn App() -> Html {
     };
 
     let on_open_sources = {
-        let (open_sources, open_person, notice) = (open_sources.clone(), open_person.clone(), notice.clone());
+        let (open_sources, open_person, open_pane, notice) = (open_sources.clone(), open_person.clone(), open_pane.clone(), notice.clone());
         Callback::from(move |_: MouseEvent| {
             open_person.set(None);
+            open_pane.set(None);
             notice.set(None);
             open_sources.set(true);
         })
+    };
+
+    // Consent / 同意: for the person whose record is open, else yourself.
+    let on_open_pane = {
+        let (open_sources, open_person, open_pane, notice) = (open_sources.clone(), open_person.clone(), open_pane.clone(), notice.clone());
+        move |audit: bool| {
+            let (open_sources, open_person, open_pane, notice) = (open_sources.clone(), open_person.clone(), open_pane.clone(), notice.clone());
+            Callback::from(move |_: MouseEvent| {
+                let pane = if audit { Pane::Audit } else { Pane::Consent(open_person.as_ref().map(|p| p.id)) };
+                open_person.set(None);
+                open_sources.set(false);
+                notice.set(None);
+                open_pane.set(Some(pane));
+            })
+        }
+    };
+    let on_close_pane = {
+        let open_pane = open_pane.clone();
+        Callback::from(move |_: ()| open_pane.set(None))
     };
 
     // The sources screen's new person list (after a sync or a new source): the counts above it.
@@ -320,11 +355,21 @@ pub fn App() -> Html {
                         if !*open_sources {
                             <button class="sources-open" onclick={on_open_sources}>{ "Sources" }</button>
                         }
+                        if !matches!(*open_pane, Some(Pane::Consent(_))) && !persons.is_empty() {
+                            <button class="consent-open" onclick={on_open_pane(false)}>{ "Consent / 同意" }</button>
+                        }
+                        if *open_pane != Some(Pane::Audit) {
+                            <button class="audit-open" onclick={on_open_pane(true)}>{ "Audit / 監査ログ" }</button>
+                        }
                         <button class="secondary lock" onclick={on_lock} disabled={*busy}>{ "Lock" }</button>
                     </div>
                 </div>
                 if *open_sources {
                     <Sources persons={persons.clone()} on_back={on_close_sources} on_persons={on_sources_persons.clone()} />
+                } else if let Some(Pane::Consent(person)) = *open_pane {
+                    <Consent persons={persons.clone()} {person} on_back={on_close_pane.clone()} />
+                } else if *open_pane == Some(Pane::Audit) {
+                    <Audit persons={persons.clone()} on_back={on_close_pane.clone()} />
                 } else if let Some(p) = &*open_person {
                     <PersonView person={p.clone()} on_back={{
                         let open_person = open_person.clone();

@@ -2,11 +2,15 @@
 //!
 //! It talks to the shell only through the typed commands of `techo-ipc` (see `ipc.rs`).
 //! The browser-only parts compile for wasm32 only, so that a native `cargo build/test` of the
-//! workspace stays cheap; the pure view helpers in `view.rs`, `sources_view.rs` and
-//! `vitals_view.rs` are unit-tested natively.
+//! workspace stays cheap; the pure view helpers in `view.rs`, `sources_view.rs`,
+//! `vitals_view.rs` and `consent_view.rs` are unit-tested natively.
 
 #[cfg(target_arch = "wasm32")]
 mod app;
+#[cfg(target_arch = "wasm32")]
+mod consent;
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // used by the wasm32 app only
+mod consent_view;
 #[cfg(target_arch = "wasm32")]
 mod ipc;
 #[cfg(target_arch = "wasm32")]

@@ -11,6 +11,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+mod consent;
+pub use consent::*;
 mod sync;
 pub use sync::*;
 mod vitals;
@@ -192,6 +194,11 @@ pub const COMMAND_NAMES: &[&str] = &[
     BpHandbookCmd::NAME,
     SetBpTargetCmd::NAME,
     DeleteEntryCmd::NAME,
+    ConsentGetCmd::NAME,
+    ConsentChangeCmd::NAME,
+    AuditListCmd::NAME,
+    AuditVerifyCmd::NAME,
+    ResearchStatusCmd::NAME,
 ];
 
 /// Arguments of `unlock_with_passphrase`.
