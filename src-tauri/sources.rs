@@ -329,8 +329,8 @@ pub async fn begin_sign_in(app: AppHandle, endpoint_id: i64) -> Result<SignInSta
         let vs = app.state::<VaultState>();
         vs.touch_if_unlocked();
         ensure_demo(&app)?;
-        let ep = with_vault(&vs, |v| v.endpoint(endpoint_id))?;
-        let pending = techo_sync::begin_sign_in(&ep).map_err(sync_error)?;
+        let (ep, key) = with_vault(&vs, |v| Ok((v.endpoint(endpoint_id)?, v.endpoint_client_key(endpoint_id)?)))?;
+        let pending = techo_sync::begin_sign_in(&ep, key).map_err(sync_error)?;
         let url = pending.authorize_url().to_owned();
         let opened = std::env::var_os(NO_BROWSER_ENV).is_none() && webbrowser::open(&url).is_ok();
         let message = if opened {

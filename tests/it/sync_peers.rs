@@ -258,6 +258,20 @@ impl AuthServer {
         AuthServer { peer: NodePeer::start("auth-server.mjs (oauth2-mock-server)", "auth-server.mjs", &["--port", "0", "--patient", patient, "--access-ttl", &ttl, "--client-id", "techo"]) }
     }
 
+    /// A confidential-client server: token requests must carry a `private_key_jwt` assertion
+    /// signed by a key of the JWKS in `jwks_file` (read at each request).
+    fn start_confidential(patient: &str, access_ttl_secs: u64, jwks_file: &Path) -> AuthServer {
+        let ttl = access_ttl_secs.to_string();
+        let file = jwks_file.to_str().expect("a UTF-8 path");
+        AuthServer {
+            peer: NodePeer::start(
+                "auth-server.mjs (oauth2-mock-server, private_key_jwt)",
+                "auth-server.mjs",
+                &["--port", "0", "--patient", patient, "--access-ttl", &ttl, "--client-id", "techo", "--client-jwks", file],
+            ),
+        }
+    }
+
     fn issuer(&self) -> &str {
         &self.peer.url
     }
@@ -362,6 +376,13 @@ impl Cli<'_> {
     #[track_caller]
     fn add_smart(&self, url: &str) -> String {
         self.run(&["endpoint", "add", url, "--name", NAME]).ok().stdout_str().trim().to_owned()
+    }
+
+    /// Like [`Cli::sign_in`] when the token exchange is refused: the CLI's error line (exit 12).
+    fn sign_in_refused(&self, endpoint: &str) -> String {
+        let out = self.sign_in(endpoint);
+        assert_eq!(out.code, 12, "sign-in should fail with exit 12; stderr: {}", out.stderr);
+        out.error_line().to_owned()
     }
 
     /// `endpoint sign-in ID --print-url`, with the test as the browser: GET the authorize URL
@@ -912,4 +933,70 @@ fn research_copies_push_to_medplum_once() {
 
 fn by_type_names(stats: &Value) -> BTreeSet<String> {
     by_type(stats).into_keys().collect()
+}
+
+/// A confidential client (SMART `private_key_jwt`): `endpoint add --private-key-jwt` makes an
+/// ES384 key in the vault and prints nothing secret; its public JWKS (`endpoint jwks`) is
+/// registered with oauth2-mock-server, which then verifies (with `jose`) the signed assertion of
+/// the code exchange and of each refresh; another key's assertions are refused with a clear
+/// line, nothing stored.
+#[test]
+fn private_key_jwt_sign_in_and_refresh_against_oauth2_mock_server() {
+    if !peers_ready("private_key_jwt_sign_in_and_refresh_against_oauth2_mock_server") {
+        return;
+    }
+    const TTL: u64 = 2;
+    let (data, patient) = record(17, 120);
+    let keys = tempfile::tempdir().expect("temp dir");
+    let jwks = keys.path().join("client-jwks.json");
+    let auth = AuthServer::start_confidential(&patient, TTL, &jwks);
+    let fhir = Medplum::start(Some(auth.issuer()));
+    fhir.load(&data);
+    let n = synced_keys(&data, &fhir.patient_types()).len() as u64;
+    let seen = Outputs::default();
+    let v = TempVault::new();
+    let cli = Cli { v: &v, seen: &seen };
+
+    let id = cli.run(&["endpoint", "add", fhir.base(), "--name", NAME, "--private-key-jwt"]).ok().stdout_str().trim().to_owned();
+    // Before the key is registered: the server refuses the client, nothing is stored.
+    let refused = cli.sign_in_refused(&id);
+    assert!(refused.contains("invalid_client"), "one clear line: {refused}");
+    assert_eq!(auth.log(), vec![("authorization_code".to_owned(), false)]);
+    assert_eq!(cli.endpoints()[0]["signed_in"], false);
+
+    // Another vault's key registered: still refused (the assertion is checked, not just present).
+    let other = TempVault::new();
+    other.run(["endpoint", "add", fhir.base(), "--name", NAME, "--private-key-jwt"]).ok();
+    let other_jwks = other.run(["endpoint", "jwks", "1"]).ok().stdout_str();
+    std::fs::write(&jwks, &other_jwks).expect("register the other key");
+    auth.clear_log();
+    assert!(cli.sign_in_refused(&id).contains("invalid_client"));
+
+    // This vault's public key set registered: sign-in, sync, refresh after expiry.
+    let public = cli.run(&["endpoint", "jwks", &id]).ok().stdout_str();
+    let set: Value = serde_json::from_str(&public).expect("a JWKS");
+    let key = &set["keys"][0];
+    assert_eq!((key["kty"].as_str(), key["crv"].as_str(), key["alg"].as_str(), key["use"].as_str()), (Some("EC"), Some("P-384"), Some("ES384"), Some("sig")));
+    assert!(key.get("d").is_none(), "the public set holds no private part");
+    std::fs::write(&jwks, &public).expect("register the key");
+    auth.clear_log();
+    let out = cli.sign_in(&id);
+    assert_eq!(out.code, 0, "sign-in with the registered key: {}; {}", out.error_line(), auth.peer.stderr_tail());
+    assert_eq!(auth.log(), vec![("authorization_code".to_owned(), true)], "the code exchange with a valid assertion");
+    let (out, r) = cli.sync(&[]);
+    out.ok();
+    assert_eq!(totals(&r)["new"], n, "{r}");
+    std::thread::sleep(Duration::from_secs(TTL + 1));
+    fhir.load(&[json!({"resourceType": "Observation", "id": "after-refresh", "status": "final", "code": {"text": "脈拍"}, "subject": {"reference": format!("Patient/{patient}")}})]);
+    auth.clear_log();
+    let (out, r) = cli.sync(&[]);
+    out.ok();
+    assert_eq!(totals(&r)["new"], 1, "{r}");
+    let grants = auth.log();
+    assert!(!grants.is_empty() && grants.iter().all(|(g, ok)| g == "refresh_token" && *ok), "refreshes with fresh assertions (each jti used once): {grants:?}");
+    // The private key is only in the vault: not in any output, not on disk in the clear.
+    for o in seen.0.borrow().iter() {
+        assert!(memchr_find(o, b"\"d\":").is_none(), "no output carries a private key");
+    }
+    assert_no_token_anywhere(&auth, &v, &seen);
 }

@@ -19,6 +19,8 @@
 // Never prints tokens, codes or verifiers.
 
 import http from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createLocalJWKSet, jwtVerify } from 'jose';
 import { createHash, randomBytes } from 'node:crypto';
 import { OAuth2Issuer, OAuth2Service } from 'oauth2-mock-server';
 
@@ -31,13 +33,13 @@ const MAX_BODY = 64 * 1024;
 function usage(message) {
   if (message) process.stderr.write(`auth-server: ${message}\n`);
   process.stderr.write(
-    'usage: node auth-server.mjs [--port N] [--patient ID] [--access-ttl SECONDS] [--client-id ID]\n'
+    'usage: node auth-server.mjs [--port N] [--patient ID] [--access-ttl SECONDS] [--client-id ID] [--client-jwks FILE]\n'
   );
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const opts = { port: 0, patient: undefined, accessTtl: 3600, clientId: undefined };
+  const opts = { port: 0, patient: undefined, accessTtl: 3600, clientId: undefined, clientJwks: undefined };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -65,6 +67,12 @@ function parseArgs(argv) {
       }
       case '--client-id':
         opts.clientId = value();
+        break;
+      case '--client-jwks':
+        // A confidential client (SMART private_key_jwt): token requests must carry a client
+        // assertion signed by a key of this JWKS file (read at each request, so a test can
+        // write it after the server started).
+        opts.clientJwks = value();
         break;
       case '-h':
       case '--help':
@@ -266,6 +274,12 @@ async function handleToken(req, res) {
   if (opts.clientId !== undefined && clientId !== opts.clientId) {
     return oauthError(res, 401, 'invalid_client', 'unknown client_id');
   }
+  if (opts.clientJwks !== undefined) {
+    const refused = await checkClientAssertion(req, body, clientId);
+    if (refused) return oauthError(res, 401, 'invalid_client', refused);
+  } else if (body.client_assertion !== undefined) {
+    return oauthError(res, 400, 'invalid_request', 'public clients only: no client_assertion');
+  }
 
   if (grantType === 'authorization_code') {
     const code = body.code;
@@ -314,6 +328,45 @@ async function handleToken(req, res) {
   // The library signs the tokens; the hooks above shape them from req.techo.
   req.body = body;
   service.requestHandler(req, res);
+}
+
+/** Assertion ids already used (RFC 7523: a jti is accepted once). */
+const seenJti = new Set();
+
+/**
+ * SMART private_key_jwt (RFC 7523): verifies the client assertion with jose against the
+ * registered JWKS. Returns why it is refused, or null. Never echoes the assertion.
+ */
+async function checkClientAssertion(req, body, clientId) {
+  if (body.client_assertion_type !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') {
+    return 'client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+  }
+  if (typeof body.client_assertion !== 'string') return 'client_assertion is required';
+  let jwks;
+  try {
+    jwks = createLocalJWKSet(JSON.parse(readFileSync(opts.clientJwks, 'utf8')));
+  } catch {
+    return 'no client key is registered';
+  }
+  const tokenUrl = `${issuer.url}/token`;
+  try {
+    const { payload } = await jwtVerify(body.client_assertion, jwks, {
+      issuer: clientId,
+      subject: clientId,
+      audience: tokenUrl,
+      algorithms: ['ES384', 'RS384'],
+      requiredClaims: ['exp', 'jti'],
+      maxTokenAge: '5m',
+    });
+    if (payload.exp - (payload.iat ?? Math.floor(Date.now() / 1000)) > 300) return 'client assertion lives longer than 5 minutes';
+    if (seenJti.has(payload.jti)) return 'client assertion was already used (jti)';
+    seenJti.add(payload.jti);
+    return null;
+  } catch (err) {
+    // The reason only (a jose error code and its claim), never the assertion.
+    process.stderr.write(`auth-server: client assertion refused: ${err.code ?? 'invalid'} ${err.claim ?? ''}\n`);
+    return `client assertion refused (${err.code ?? 'invalid'})`;
+  }
 }
 
 async function handleRevoke(req, res) {

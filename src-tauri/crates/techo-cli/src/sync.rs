@@ -37,6 +37,18 @@ pub enum EndpointCmd {
         /// Treat it as an open server (no sign-in), even if it offers SMART.
         #[arg(long)]
         open: bool,
+        /// A confidential client: make a signing key here and authenticate token requests with
+        /// private_key_jwt (automatic when the server takes only that). Register the public key
+        /// set (`techo endpoint jwks ID`) with the hospital.
+        #[arg(long, conflicts_with = "open")]
+        private_key_jwt: bool,
+    },
+    /// Print the public key set (JWKS) of an endpoint's client key, to register with the
+    /// hospital; --new makes (or replaces) the key first.
+    Jwks {
+        endpoint: String,
+        #[arg(long)]
+        new: bool,
     },
     /// The endpoints, their status and last sync.
     List,
@@ -86,7 +98,7 @@ pub struct SyncArgs {
 
 pub fn run_endpoint(ctx: &mut Ctx, cmd: EndpointCmd) -> anyhow::Result<u8> {
     match cmd {
-        EndpointCmd::Add { url, name, person, facility, patient, client_id, scope, open } => {
+        EndpointCmd::Add { url, name, person, facility, patient, client_id, scope, open, private_key_jwt } => {
             let mut v = ctx.open()?;
             // Check the address before anything else (a clear line, nothing stored).
             techo_core::normalize_base_url(&url)?;
@@ -105,6 +117,11 @@ pub fn run_endpoint(ctx: &mut Ctx, cmd: EndpointCmd) -> anyhow::Result<u8> {
                 new.person_id = v.add_person("Me", Some("self"), &[])?;
             }
             let ep = v.add_endpoint(&new)?;
+            let wants_key = d.smart.as_ref().is_some_and(|c| c.wants_private_key_jwt());
+            if matches!(ep.auth, EndpointAuth::Smart { .. }) && (private_key_jwt || wants_key) {
+                v.save_endpoint_client_key(ep.id, &techo_sync::generate_client_key(&ep.name)?)?;
+                eprintln!("techo: made a signing key for {}; register its public key set (`techo endpoint jwks {}`) with the hospital before signing in", ep.name, ep.id);
+            }
             if ctx.json {
                 ctx.print_json(&ep)?;
             } else {
@@ -143,7 +160,7 @@ pub fn run_endpoint(ctx: &mut Ctx, cmd: EndpointCmd) -> anyhow::Result<u8> {
         EndpointCmd::SignIn { endpoint, print_url, timeout } => {
             let v = ctx.open()?;
             let ep = v.find_endpoint(&endpoint)?;
-            let pending = techo_sync::begin_sign_in(&ep)?;
+            let pending = techo_sync::begin_sign_in(&ep, v.endpoint_client_key(ep.id)?)?;
             if print_url {
                 let mut out = std::io::stdout().lock();
                 writeln!(out, "{}", pending.authorize_url())?;
@@ -158,6 +175,22 @@ pub fn run_endpoint(ctx: &mut Ctx, cmd: EndpointCmd) -> anyhow::Result<u8> {
             let signed = pending.finish(&http, Duration::from_secs(timeout))?;
             techo_sync::complete_sign_in(&std::sync::Mutex::new(v), &ep, &signed)?;
             eprintln!("techo: signed in to {}; sync with `techo sync {}`", ep.name, ep.id);
+            Ok(0)
+        }
+        EndpointCmd::Jwks { endpoint, new } => {
+            let mut v = ctx.open()?;
+            let ep = v.find_endpoint(&endpoint)?;
+            if !matches!(ep.auth, EndpointAuth::Smart { .. }) {
+                bail!(techo_core::Error::InvalidInput(format!("{} is an open server; it needs no client key", ep.name)));
+            }
+            if new {
+                v.save_endpoint_client_key(ep.id, &techo_sync::generate_client_key(&ep.name)?)?;
+                eprintln!("techo: made a new signing key for {}; register the key set below with the hospital (the old key no longer signs)", ep.name);
+            }
+            match v.endpoint_client_key(ep.id)? {
+                Some(k) => println!("{}", k.public_jwks),
+                None => bail!(techo_core::Error::NotFound(format!("a client key for {} (it signs in as a public client; make one with --new)", ep.name))),
+            }
             Ok(0)
         }
         EndpointCmd::SignOut { endpoint } => {

@@ -117,6 +117,25 @@ impl std::fmt::Debug for EndpointTokens {
     }
 }
 
+/// A confidential client's signing key for SMART `private_key_jwt` client authentication. Not
+/// `Serialize`; `Debug` shows no key material.
+pub struct ClientKey {
+    /// The key id (`kid`) the assertions carry and the hospital finds in the public JWKS.
+    pub kid: String,
+    /// The JWS algorithm (`ES384` or `RS384`, as SMART asks).
+    pub alg: String,
+    /// The private key as a JWK (JSON).
+    pub private_jwk: SecretString,
+    /// The public key set (JSON) to register with the hospital.
+    pub public_jwks: String,
+}
+
+impl std::fmt::Debug for ClientKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientKey").field("kid", &self.kid).field("alg", &self.alg).field("private_jwk", &"[redacted]").finish()
+    }
+}
+
 /// Where the sync of one resource type stands.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct SyncCursor {
@@ -353,6 +372,29 @@ impl Vault {
                     })
                 },
             )
+            .optional()?)
+    }
+
+    /// Stores the endpoint's client key (replacing any before): from now on its token requests
+    /// authenticate with `private_key_jwt`.
+    pub fn save_endpoint_client_key(&mut self, id: i64, key: &ClientKey) -> Result<()> {
+        self.endpoint(id)?;
+        self.conn.execute(
+            "INSERT INTO endpoint_client_keys(source_id, kid, alg, private_jwk, public_jwks, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT(source_id) DO UPDATE SET kid = excluded.kid, alg = excluded.alg, private_jwk = excluded.private_jwk,
+                 public_jwks = excluded.public_jwks, created_at = excluded.created_at",
+            params![id, key.kid, key.alg, key.private_jwk.expose_secret(), key.public_jwks, crate::now()],
+        )?;
+        Ok(())
+    }
+
+    /// The endpoint's client key, when it authenticates with `private_key_jwt`.
+    pub fn endpoint_client_key(&self, id: i64) -> Result<Option<ClientKey>> {
+        Ok(self
+            .conn
+            .query_row("SELECT kid, alg, private_jwk, public_jwks FROM endpoint_client_keys WHERE source_id = ?1", [id], |r| {
+                Ok(ClientKey { kid: r.get(0)?, alg: r.get(1)?, private_jwk: SecretString::from(r.get::<_, String>(2)?), public_jwks: r.get(3)? })
+            })
             .optional()?)
     }
 

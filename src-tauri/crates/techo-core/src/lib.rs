@@ -37,7 +37,7 @@ pub use techo_consent;
 /// The IO-free pseudonymisation the research copies use.
 pub use techo_pseudo;
 pub use endpoints::{
-    normalize_base_url, Endpoint, EndpointAuth, EndpointStatus, EndpointTokens, NewEndpoint, SyncCursor, SyncRun, ENDPOINT_SOURCE_KIND,
+    normalize_base_url, ClientKey, Endpoint, EndpointAuth, EndpointStatus, EndpointTokens, NewEndpoint, SyncCursor, SyncRun, ENDPOINT_SOURCE_KIND,
 };
 pub use error::{Error, Result};
 pub use export::ExportFormat;

@@ -225,6 +225,22 @@ CREATE TABLE research_copies(
 );
 CREATE INDEX research_copies_state ON research_copies(state, id);
 "#,
+},
+Migration {
+    version: 4,
+    description: "the client key of an endpoint whose authorization server wants private_key_jwt",
+    sql: r#"
+-- A confidential client's signing key (SMART private_key_jwt): the private JWK lives only here,
+-- inside the encrypted vault; the public JWKS is what the person registers with the hospital.
+CREATE TABLE endpoint_client_keys(
+    source_id INTEGER PRIMARY KEY REFERENCES endpoints(source_id),
+    kid TEXT NOT NULL,
+    alg TEXT NOT NULL,
+    private_jwk TEXT NOT NULL,
+    public_jwks TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+"#,
 }];
 
 pub fn latest() -> i64 {

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 static_assertions::assert_not_impl_any!(Key32: serde::Serialize, std::fmt::Display);
 static_assertions::assert_not_impl_any!(Vault: serde::Serialize);
+static_assertions::assert_not_impl_any!(ClientKey: serde::Serialize, std::fmt::Display);
 
 const PASS: &str = "correct horse battery";
 

@@ -311,7 +311,8 @@ impl<V: VaultAccess> Session<'_, V> {
 
     fn refresh(&mut self) -> Result<()> {
         let Some(current) = self.tokens.as_ref() else { return Err(self.needs_sign_in("not signed in yet".into())) };
-        match smart::refresh(self.http, &self.ep, current) {
+        let key = self.vault.with(|v| v.endpoint_client_key(self.ep.id))??;
+        match smart::refresh(self.http, &self.ep, current, key.as_ref()) {
             Ok(signed) => {
                 self.vault.with(|v| v.save_endpoint_tokens(self.ep.id, &signed.tokens))??;
                 self.tokens = Some(signed.tokens);

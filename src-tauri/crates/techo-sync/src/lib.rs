@@ -9,6 +9,7 @@
 //! only to the endpoint's own origin (redirects are not followed, next links on another origin
 //! are refused); nothing here prints. The vault is reached only through `techo-core`'s API.
 
+pub mod client_key;
 pub mod engine;
 mod error;
 pub mod http;
@@ -17,6 +18,7 @@ pub mod setup;
 pub mod smart;
 
 pub use engine::{sync, sync_one, EVERYTHING, VaultAccess, EndpointReport, Progress, RunOutcome, SyncOptions, TypeReport, DEFAULT_PAGE_SIZE};
+pub use client_key::{client_assertion, generate_client_key};
 pub use error::{Result, SyncError};
 pub use http::{Http, HttpOptions};
 pub use push::{push_research, PushReport};

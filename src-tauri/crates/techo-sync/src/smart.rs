@@ -19,7 +19,8 @@ use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
-use techo_core::{Endpoint, EndpointAuth, EndpointTokens};
+use crate::client_key::{client_assertion, ASSERTION_TYPE};
+use techo_core::{ClientKey, Endpoint, EndpointAuth, EndpointTokens};
 
 /// What a server says about itself.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -42,6 +43,18 @@ pub struct SmartConfig {
     pub scopes_supported: Vec<String>,
     #[serde(default)]
     pub capabilities: Vec<String>,
+    /// How clients authenticate at the token endpoint (`none` for public clients,
+    /// `private_key_jwt` for SMART confidential asymmetric clients).
+    #[serde(default)]
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+}
+
+impl SmartConfig {
+    /// The server takes only confidential clients with a key (no public clients).
+    pub fn wants_private_key_jwt(&self) -> bool {
+        let m = &self.token_endpoint_auth_methods_supported;
+        m.iter().any(|x| x == "private_key_jwt") && !m.iter().any(|x| x == "none")
+    }
 }
 
 /// The patient-compartment types synced when a server's CapabilityStatement does not say
@@ -255,6 +268,7 @@ pub struct PendingSignIn {
     authorize_url: url::Url,
     state: CsrfToken,
     verifier: PkceCodeVerifier,
+    client_key: Option<ClientKey>,
 }
 
 impl std::fmt::Debug for PendingSignIn {
@@ -264,8 +278,9 @@ impl std::fmt::Debug for PendingSignIn {
 }
 
 /// Starts a sign-in: binds the loopback listener and builds the authorize URL (PKCE S256,
-/// random `state`, `aud` = the FHIR base URL as SMART requires).
-pub fn begin_sign_in(endpoint: &Endpoint) -> Result<PendingSignIn> {
+/// random `state`, `aud` = the FHIR base URL as SMART requires). `client_key`: the endpoint's
+/// key when its server wants `private_key_jwt` (`Vault::endpoint_client_key`).
+pub fn begin_sign_in(endpoint: &Endpoint, client_key: Option<ClientKey>) -> Result<PendingSignIn> {
     let name = endpoint.name.clone();
     let EndpointAuth::Smart { scope, .. } = &endpoint.auth else {
         return Err(SyncError::SignIn { endpoint: name, reason: "this endpoint is open; it needs no sign-in".into() });
@@ -282,7 +297,7 @@ pub fn begin_sign_in(endpoint: &Endpoint) -> Result<PendingSignIn> {
         .add_extra_param("aud", endpoint.base_url.clone())
         .set_pkce_challenge(challenge)
         .url();
-    Ok(PendingSignIn { name, auth: endpoint.auth.clone(), listener, redirect, authorize_url, state, verifier })
+    Ok(PendingSignIn { name, auth: endpoint.auth.clone(), listener, redirect, authorize_url, state, verifier, client_key })
 }
 
 impl PendingSignIn {
@@ -328,11 +343,12 @@ impl PendingSignIn {
         }
         let code = get("code").ok_or_else(|| fail("the answer carried no authorization code; start again".into()))?;
         let c = client(&self.name, &self.auth, Some(&self.redirect))?;
-        let resp = c
-            .exchange_code(AuthorizationCode::new(code.to_owned()))
-            .set_pkce_verifier(self.verifier)
-            .request(&token_http(http))
-            .map_err(|e| fail(token_error(&e)))?;
+        let assertion = assertion_for(&self.name, &self.auth, self.client_key.as_ref())?;
+        let mut req = c.exchange_code(AuthorizationCode::new(code.to_owned())).set_pkce_verifier(self.verifier);
+        if let Some(a) = &assertion {
+            req = req.add_extra_param("client_assertion_type", ASSERTION_TYPE).add_extra_param("client_assertion", a.expose_secret().to_owned());
+        }
+        let resp = req.request(&token_http(http)).map_err(|e| fail(token_error(&e)))?;
         Ok(tokens_of(&resp, None))
     }
 }
@@ -382,6 +398,14 @@ fn token_error<E: std::error::Error>(e: &oauth2::RequestTokenError<E, BasicError
     }
 }
 
+/// The client assertion of a token request, when the endpoint authenticates with a key.
+fn assertion_for(name: &str, auth: &EndpointAuth, key: Option<&ClientKey>) -> Result<Option<SecretString>> {
+    match (auth, key) {
+        (EndpointAuth::Smart { client_id, token_url, .. }, Some(k)) => Ok(Some(client_assertion(name, k, client_id, token_url)?)),
+        _ => Ok(None),
+    }
+}
+
 /// Why a refresh failed.
 pub enum RefreshError {
     /// The server refused the refresh token, or there is none: the person must sign in again.
@@ -391,12 +415,18 @@ pub enum RefreshError {
 }
 
 /// Trades the refresh token for new tokens (kept refresh token when the server does not rotate).
-pub fn refresh(http: &Http, endpoint: &Endpoint, current: &EndpointTokens) -> std::result::Result<SignedIn, RefreshError> {
+pub fn refresh(http: &Http, endpoint: &Endpoint, current: &EndpointTokens, client_key: Option<&ClientKey>) -> std::result::Result<SignedIn, RefreshError> {
     let Some(rt) = current.refresh_token.as_ref() else {
         return Err(RefreshError::Refused("the sign-in expired and gave no refresh token".into()));
     };
     let c = client(&endpoint.name, &endpoint.auth, None).map_err(RefreshError::Failed)?;
-    match c.exchange_refresh_token(&RefreshToken::new(rt.expose_secret().to_owned())).request(&token_http(http)) {
+    let assertion = assertion_for(&endpoint.name, &endpoint.auth, client_key).map_err(RefreshError::Failed)?;
+    let refresh_token = RefreshToken::new(rt.expose_secret().to_owned());
+    let mut req = c.exchange_refresh_token(&refresh_token);
+    if let Some(a) = &assertion {
+        req = req.add_extra_param("client_assertion_type", ASSERTION_TYPE).add_extra_param("client_assertion", a.expose_secret().to_owned());
+    }
+    match req.request(&token_http(http)) {
         Ok(resp) => Ok(tokens_of(&resp, Some(rt))),
         Err(oauth2::RequestTokenError::ServerResponse(r)) => Err(RefreshError::Refused(format!("the server refused to renew the sign-in ({})", r.error()))),
         Err(e) => Err(RefreshError::Failed(SyncError::Unreachable { endpoint: endpoint.name.clone(), reason: token_error(&e) })),
