@@ -7,13 +7,14 @@
 
 use secrecy::{ExposeSecret, SecretString};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 use tauri::{AppHandle, Manager};
 use techo_core::{keystore, Unlock, Vault};
 use techo_ipc::{
-    ErrorCode, IpcError, PersonSummary, RecordRow, RecordView, SourceEntry, TimelineCursor, TimelinePage, TypeCount,
-    VaultStatus,
+    ErrorCode, IpcError, LabCode, LabPage, LabResultsArgs, LabRow, LabTest, LabTestsPage, PersonSummary, RecordRow, RecordSource,
+    RecordVersionView, RecordView, SourceEntry, TimelineCursor, TimelineFilter, TimelinePage, TypeCount, VaultStatus, VersionEntry,
 };
 
 /// The environment variable that overrides the vault's folder.
@@ -31,7 +32,10 @@ pub struct VaultState {
     pub(crate) vault: Mutex<Option<Vault>>,
     /// When a person last used the unlocked vault (a command, or a keep-alive from the window).
     last_used: Mutex<Instant>,
-    idle_limit: Duration,
+    /// The idle limit in seconds: the vault's `Setting::AutoLockMinutes` once unlocked
+    /// (default 10 minutes), unless `TECHO_AUTOLOCK_SECONDS` overrides it.
+    idle_limit: AtomicU64,
+    idle_override: bool,
 }
 
 impl VaultState {
@@ -41,17 +45,49 @@ impl VaultState {
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
             .or_else(techo_core::default_vault_dir);
-        let idle_limit = std::env::var(AUTOLOCK_ENV)
+        let idle_override = std::env::var(AUTOLOCK_ENV)
             .ok()
             .and_then(|s| s.parse::<u64>().ok())
-            .filter(|s| *s > 0)
-            .map_or(DEFAULT_AUTOLOCK, Duration::from_secs);
+            .filter(|s| *s > 0);
         VaultState {
             dir,
             vault: Mutex::new(None),
             last_used: Mutex::new(Instant::now()),
-            idle_limit,
+            idle_limit: AtomicU64::new(idle_override.unwrap_or(DEFAULT_AUTOLOCK.as_secs())),
+            idle_override: idle_override.is_some(),
         }
+    }
+
+    /// The vault's folder (configured; it may hold no vault yet).
+    pub(crate) fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// The idle limit now in force.
+    pub(crate) fn idle_limit(&self) -> Duration {
+        Duration::from_secs(self.idle_limit.load(Ordering::Relaxed))
+    }
+
+    /// `TECHO_AUTOLOCK_SECONDS` when it overrides the vault's setting.
+    pub(crate) fn idle_override(&self) -> Option<u64> {
+        self.idle_override.then(|| self.idle_limit().as_secs())
+    }
+
+    /// Applies an auto-lock in minutes (the vault's setting) unless the environment overrides it.
+    pub(crate) fn set_idle_minutes(&self, minutes: u32) {
+        if !self.idle_override {
+            self.idle_limit.store(u64::from(minutes) * 60, Ordering::Relaxed);
+        }
+    }
+
+    /// Applies the opened vault's auto-lock setting (absent or out of range: the default).
+    pub(crate) fn apply_vault_settings(&self, v: &Vault) {
+        self.set_idle_minutes(crate::setup::auto_lock_minutes(v));
+    }
+
+    /// Notes that the vault is in use now (e.g. right after it was created).
+    pub(crate) fn touch_now(&self) {
+        self.touch();
     }
 
     /// Notes that the vault is in use now.
@@ -73,14 +109,14 @@ impl VaultState {
     /// Locks the vault when it has not been used for the idle limit: the `Vault` is dropped,
     /// which closes it and forgets its key. Called every second by the shell's timer.
     pub fn lock_if_idle(&self) -> bool {
-        if self.idle() < self.idle_limit {
+        if self.idle() < self.idle_limit() {
             return false;
         }
         let mut guard = self.vault();
         // Again under the vault's lock: an unlock (which holds it through the key derivation)
         // or a command may have used the vault while this waited for it. Without this second
         // look, an unlock that began after a long idle was undone the moment it finished.
-        if self.idle() < self.idle_limit {
+        if self.idle() < self.idle_limit() {
             return false;
         }
         guard.take().is_some()
@@ -91,16 +127,16 @@ impl VaultState {
     }
 
     /// A poisoned lock only means a command panicked; `Option<Vault>` is still consistent.
-    fn vault(&self) -> MutexGuard<'_, Option<Vault>> {
+    pub(crate) fn vault(&self) -> MutexGuard<'_, Option<Vault>> {
         self.vault.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn status_with(&self, guard: &Option<Vault>) -> VaultStatus {
+    pub(crate) fn status_with(&self, guard: &Option<Vault>) -> VaultStatus {
         VaultStatus {
             vault_path: self.dir.as_deref().map(|d| d.display().to_string()),
             exists: self.dir.as_deref().is_some_and(Vault::exists),
             unlocked: guard.is_some(),
-            auto_lock_seconds: self.idle_limit.as_secs(),
+            auto_lock_seconds: self.idle_limit().as_secs(),
         }
     }
 
@@ -115,7 +151,9 @@ impl VaultState {
         let mut guard = self.vault();
         if guard.is_none() {
             let dir = self.existing_dir()?;
-            *guard = Some(Vault::open(dir, unlock).map_err(core_error)?);
+            let vault = Vault::open(dir, unlock).map_err(core_error)?;
+            self.apply_vault_settings(&vault);
+            *guard = Some(vault);
         }
         self.touch();
         Ok(self.status_with(&guard))
@@ -126,7 +164,7 @@ impl VaultState {
             Some(d) if Vault::exists(d) => Ok(d),
             Some(_) => Err(IpcError::new(
                 ErrorCode::NoVault,
-                "There is no vault at the configured location. Create one with the techo command-line tool first.",
+                "There is no vault at the configured location yet. Create one on the first-run screen (or with techo init).",
             )),
             None => Err(IpcError::new(
                 ErrorCode::NoVault,
@@ -166,7 +204,7 @@ fn to_ipc_summary(p: techo_core::PersonSummary) -> PersonSummary {
 }
 
 /// Runs `f` with the shell's state on the blocking thread pool.
-async fn on_state<T, F>(app: AppHandle, f: F) -> Result<T, IpcError>
+pub(crate) async fn on_state<T, F>(app: AppHandle, f: F) -> Result<T, IpcError>
 where
     T: Send + 'static,
     F: FnOnce(&VaultState) -> Result<T, IpcError> + Send + 'static,
@@ -316,7 +354,50 @@ pub async fn keep_alive(app: AppHandle) -> Result<VaultStatus, IpcError> {
     .await
 }
 
-/// One page of a person's timeline (parameters = `techo_ipc::TimelineArgs`).
+/// The store's query for a person's filtered timeline (checks the filter; the last day is
+/// included, so the store's exclusive bound is the day after it).
+fn timeline_query(person_id: i64, filter: Option<&TimelineFilter>, after: Option<TimelineCursor>, limit: u32) -> Result<techo_core::TimelineQuery, IpcError> {
+    techo_ipc::validate_limit(limit)?;
+    let mut q = techo_core::TimelineQuery {
+        person: person_id,
+        limit: limit as usize,
+        after: after.map(|c| techo_core::TimelineCursor { clinical_date: c.clinical_date, record_id: c.record_id }),
+        ..Default::default()
+    };
+    if let Some(f) = filter {
+        techo_ipc::validate_filter(f)?;
+        if let Some(c) = f.category {
+            q.types = c.types().iter().map(|t| (*t).to_owned()).collect();
+            if let Some(code) = c.observation_category() {
+                q.code = Some((techo_ipc::OBSERVATION_CATEGORY_SYSTEM.to_owned(), code.to_owned()));
+            }
+            if c.home_only() {
+                q.source_kind = Some(techo_core::HOME_SOURCE_KIND.to_owned());
+            }
+        }
+        q.source = f.source.clone();
+        q.from = f.from.clone();
+        q.to = match &f.to {
+            Some(day) => Some(techo_ipc::next_day(day).ok_or_else(|| IpcError::invalid_input("The last day must be a date written YYYY-MM-DD."))?),
+            None => None,
+        };
+    }
+    Ok(q)
+}
+
+/// The cursor of the page after `rows` when the page was full.
+fn next_cursor(n: usize, limit: u32, last: Option<(&Option<String>, i64)>) -> Option<TimelineCursor> {
+    (n == limit as usize).then(|| last.map(|(d, id)| TimelineCursor { clinical_date: d.clone(), record_id: id })).flatten()
+}
+
+fn timeline_page(v: &Vault, q: &techo_core::TimelineQuery, limit: u32) -> Result<TimelinePage, IpcError> {
+    v.person(q.person).map_err(core_error)?;
+    let rows = v.timeline(q).map_err(core_error)?;
+    let next = next_cursor(rows.len(), limit, rows.last().map(|r| (&r.clinical_date, r.record_id)));
+    Ok(TimelinePage { rows: rows.into_iter().map(to_row).collect(), next })
+}
+
+/// One page of a person's timeline, filtered (parameters = `techo_ipc::TimelineArgs`).
 // Parameter names as in techo-ipc (snake_case), not Tauri's default camelCase.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn timeline(
@@ -324,24 +405,10 @@ pub async fn timeline(
     person_id: i64,
     after: Option<TimelineCursor>,
     limit: u32,
+    filter: Option<TimelineFilter>,
 ) -> Result<TimelinePage, IpcError> {
-    techo_ipc::validate_limit(limit)?;
-    with_vault(app, move |v| {
-        v.person(person_id).map_err(core_error)?;
-        let rows = v
-            .timeline(&techo_core::TimelineQuery {
-                person: person_id,
-                limit: limit as usize,
-                after: after.map(|c| techo_core::TimelineCursor { clinical_date: c.clinical_date, record_id: c.record_id }),
-                ..Default::default()
-            })
-            .map_err(core_error)?;
-        let next = (rows.len() == limit as usize)
-            .then(|| rows.last().map(|r| TimelineCursor { clinical_date: r.clinical_date.clone(), record_id: r.record_id }))
-            .flatten();
-        Ok(TimelinePage { rows: rows.into_iter().map(to_row).collect(), next })
-    })
-    .await
+    let q = timeline_query(person_id, filter.as_ref(), after, limit)?;
+    with_vault(app, move |v| timeline_page(v, &q, limit)).await
 }
 
 /// Full-text search in one person's records (parameters = `techo_ipc::SearchArgs`).
@@ -360,33 +427,231 @@ pub async fn search(app: AppHandle, person_id: i64, text: String, limit: u32) ->
     .await
 }
 
+/// A record's JSON pretty-printed for reading (the stored text when it does not parse).
+fn pretty(json: String) -> String {
+    serde_json::from_str::<serde_json::Value>(&json).ok().and_then(|j| serde_json::to_string_pretty(&j).ok()).unwrap_or(json)
+}
+
+fn record_view(v: &Vault, record_id: i64) -> Result<RecordView, IpcError> {
+    let d = v.record(record_id).map_err(core_error)?;
+    Ok(RecordView {
+        row: to_row(d.row),
+        json: pretty(d.resource),
+        sources: d
+            .provenance
+            .into_iter()
+            .map(|p| SourceEntry { source: p.source, kind: p.source_kind, version_id: p.version_id, received_at: p.received_at })
+            .collect(),
+        earlier_versions: d.versions.len() as u32,
+        versions: d.versions.into_iter().map(|x| VersionEntry { version: x.version, source: x.source, superseded_at: x.superseded_at }).collect(),
+    })
+}
+
 /// One record in full (parameters = `techo_ipc::RecordArgs`).
 // Parameter names as in techo-ipc (snake_case), not Tauri's default camelCase.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn record(app: AppHandle, record_id: i64) -> Result<RecordView, IpcError> {
-    with_vault(app, move |v| {
-        let d = v.record(record_id).map_err(core_error)?;
-        let json = serde_json::from_str::<serde_json::Value>(&d.resource)
-            .ok()
-            .and_then(|j| serde_json::to_string_pretty(&j).ok())
-            .unwrap_or(d.resource);
-        Ok(RecordView {
-            row: to_row(d.row),
-            json,
-            sources: d
-                .provenance
-                .into_iter()
-                .map(|p| SourceEntry { source: p.source, kind: p.source_kind, version_id: p.version_id, received_at: p.received_at })
-                .collect(),
-            earlier_versions: d.versions.len() as u32,
+    with_vault(app, move |v| record_view(v, record_id)).await
+}
+
+fn version_view(v: &Vault, record_id: i64, version: i64) -> Result<RecordVersionView, IpcError> {
+    techo_ipc::validate_version(version)?;
+    let json = v.record_version(record_id, version).map_err(core_error)?;
+    Ok(RecordVersionView { record_id, version, json: pretty(json) })
+}
+
+/// One version of a record, as text (parameters = `techo_ipc::RecordVersionArgs`).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn record_version(app: AppHandle, record_id: i64, version: i64) -> Result<RecordVersionView, IpcError> {
+    techo_ipc::validate_version(version)?;
+    with_vault(app, move |v| version_view(v, record_id, version)).await
+}
+
+fn sources_page(v: &Vault, after_id: Option<i64>, limit: u32) -> Result<Vec<RecordSource>, IpcError> {
+    techo_ipc::validate_limit(limit)?;
+    Ok(v.sources()
+        .map_err(core_error)?
+        .into_iter()
+        .filter(|s| after_id.is_none_or(|a| s.id > a))
+        .take(limit as usize)
+        .map(|s| RecordSource { id: s.id, name: s.name, kind: s.kind, records: s.records })
+        .collect())
+}
+
+/// The vault's sources, by id, a page at a time (parameters = `techo_ipc::RecordSourcesArgs`).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn record_sources(app: AppHandle, after_id: Option<i64>, limit: u32) -> Result<Vec<RecordSource>, IpcError> {
+    techo_ipc::validate_limit(limit)?;
+    with_vault(app, move |v| sources_page(v, after_id, limit)).await
+}
+
+fn lab_tests_page(v: &Vault, person_id: i64, offset: u32, limit: u32) -> Result<LabTestsPage, IpcError> {
+    techo_ipc::validate_limit(limit)?;
+    let all = v.lab_tests(person_id).map_err(core_error)?;
+    let total = all.len() as u32;
+    let tests = all
+        .into_iter()
+        .skip(offset as usize)
+        .take(limit as usize)
+        .map(|t| LabTest { code: LabCode { system: t.system, code: t.code }, display: t.display, unit: t.unit, count: t.count, numeric: t.numeric })
+        .collect();
+    Ok(LabTestsPage { tests, total })
+}
+
+/// The tests among a person's lab results (parameters = `techo_ipc::LabTestsArgs`).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn lab_tests(app: AppHandle, person_id: i64, offset: u32, limit: u32) -> Result<LabTestsPage, IpcError> {
+    techo_ipc::validate_limit(limit)?;
+    with_vault(app, move |v| lab_tests_page(v, person_id, offset, limit)).await
+}
+
+fn lab_page(v: &Vault, a: &LabResultsArgs) -> Result<LabPage, IpcError> {
+    techo_ipc::validate_lab_results(a)?;
+    // The category is lab results whatever the filter says; source and days apply.
+    let filter = a.filter.clone().map(|f| TimelineFilter { category: None, ..f });
+    let mut q = timeline_query(a.person_id, filter.as_ref(), a.after.clone(), a.limit)?;
+    q.code = a.test.as_ref().map(|t| (t.system.clone(), t.code.clone()));
+    v.person(a.person_id).map_err(core_error)?;
+    let rows = v.lab_results(&q).map_err(core_error)?;
+    let next = next_cursor(rows.len(), a.limit, rows.last().map(|(r, _)| (&r.clinical_date, r.record_id)));
+    let rows = rows
+        .into_iter()
+        .map(|(r, l)| LabRow {
+            record_id: r.record_id,
+            test: l.test.or(r.display).unwrap_or_else(|| r.resource_type.clone()),
+            code: l.code.map(|(system, code)| LabCode { system, code }),
+            value: l.value,
+            value_text: l.value_text,
+            unit: l.unit,
+            low: l.low,
+            high: l.high,
+            range_text: l.range_text,
+            flag: l.flag,
+            clinical_date: r.clinical_date,
+            source: r.source,
         })
-    })
-    .await
+        .collect();
+    Ok(LabPage { rows, next })
+}
+
+/// A page of a person's lab results, of one test or all (parameters = `techo_ipc::LabResultsArgs`).
+#[tauri::command(rename_all = "snake_case")]
+pub async fn lab_results(
+    app: AppHandle,
+    person_id: i64,
+    test: Option<LabCode>,
+    filter: Option<TimelineFilter>,
+    after: Option<TimelineCursor>,
+    limit: u32,
+) -> Result<LabPage, IpcError> {
+    let args = LabResultsArgs { person_id, test, filter, after, limit };
+    techo_ipc::validate_lab_results(&args)?;
+    with_vault(app, move |v| lab_page(v, &args)).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A vault with one person: two lab results (one updated once), a vital sign and a
+    /// condition from "Sakura Hospital", a condition from "Kaede Clinic".
+    fn record_vault() -> (tempfile::TempDir, Vault, i64) {
+        use serde_json::json;
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let (mut v, _) = Vault::create(&tmp.path().join("vault"), &SecretString::from("correct horse battery staple"), None).expect("vault");
+        let lab = |id: &str, day: &str, value: f64| json!({"resourceType": "Observation", "id": id, "status": "final", "effectiveDateTime": day,
+            "category": [{"coding": [{"system": techo_ipc::OBSERVATION_CATEGORY_SYSTEM, "code": "laboratory"}]}],
+            "code": {"coding": [{"system": "http://loinc.org", "code": "4548-4"}], "text": "HbA1c"},
+            "valueQuantity": {"value": value, "unit": "%"}, "referenceRange": [{"low": {"value": 4.9}, "high": {"value": 6.0}}]});
+        let vital = json!({"resourceType": "Observation", "id": "v1", "effectiveDateTime": "2024-03-02",
+            "category": [{"coding": [{"system": techo_ipc::OBSERVATION_CATEGORY_SYSTEM, "code": "vital-signs"}]}],
+            "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}], "text": "脈拍"}, "valueQuantity": {"value": 70}});
+        let cond = |id: &str, text: &str| json!({"resourceType": "Condition", "id": id, "onsetDateTime": "2024-01-15", "code": {"text": text}});
+        let patient = json!({"resourceType": "Patient", "id": "p", "identifier": [{"system": "urn:x", "value": "1"}]});
+        let files = [
+            ("Sakura Hospital", vec![patient.clone(), lab("l1", "2024-02-01", 5.5), lab("l2", "2024-03-01", 6.2), vital, cond("c1", "糖尿病")]),
+            ("Sakura Hospital", vec![patient.clone(), lab("l1", "2024-02-01", 5.6)]),
+            ("Kaede Clinic", vec![patient, cond("c2", "高血圧症")]),
+        ];
+        for (i, (source, resources)) in files.into_iter().enumerate() {
+            let bundle = json!({"resourceType": "Bundle", "type": "collection", "entry": resources.into_iter().map(|r| json!({"resource": r})).collect::<Vec<_>>()});
+            // The same file again is the same source: its changed resource is a new version.
+            let file = tmp.path().join(format!("{}.json", if i < 2 { "sakura" } else { "kaede" }));
+            std::fs::write(&file, bundle.to_string()).expect("write");
+            v.import_file(&file, &techo_core::ImportOptions { person: None, source_name: Some(source.into()) }, &mut |_| {}).expect("import");
+        }
+        let person = v.persons().expect("persons")[0].id;
+        (tmp, v, person)
+    }
+
+    fn filtered(v: &Vault, person: i64, f: TimelineFilter) -> Result<Vec<RecordRow>, IpcError> {
+        let q = timeline_query(person, Some(&f), None, 50)?;
+        Ok(timeline_page(v, &q, 50)?.rows)
+    }
+
+    #[test]
+    fn the_timeline_filters_combine_and_are_checked() {
+        let (_tmp, v, p) = record_vault();
+        let labs = filtered(&v, p, TimelineFilter { category: Some(techo_ipc::RecordCategory::LabResults), ..Default::default() }).unwrap();
+        assert_eq!(labs.len(), 2, "lab results only, not the vital sign");
+        assert!(labs.iter().all(|r| r.resource_type == "Observation"));
+        let conditions = TimelineFilter { category: Some(techo_ipc::RecordCategory::Conditions), ..Default::default() };
+        assert_eq!(filtered(&v, p, conditions.clone()).unwrap().len(), 2);
+        let kaede = TimelineFilter { source: Some("Kaede Clinic".into()), ..conditions.clone() };
+        assert_eq!(filtered(&v, p, kaede).unwrap().iter().map(|r| r.display.clone().unwrap_or_default()).collect::<Vec<_>>(), ["高血圧症"]);
+        // The last day is included.
+        let march = TimelineFilter { from: Some("2024-03-01".into()), to: Some("2024-03-01".into()), ..Default::default() };
+        assert_eq!(filtered(&v, p, march).unwrap().len(), 1);
+        let home = TimelineFilter { category: Some(techo_ipc::RecordCategory::Home), ..Default::default() };
+        assert!(filtered(&v, p, home).unwrap().is_empty());
+        // Refused before the vault is asked.
+        for bad in [
+            TimelineFilter { from: Some("2024-13-01".into()), ..Default::default() },
+            TimelineFilter { from: Some("2024-05-02".into()), to: Some("2024-05-01".into()), ..Default::default() },
+            TimelineFilter { source: Some(String::new()), ..Default::default() },
+        ] {
+            assert_eq!(timeline_query(p, Some(&bad), None, 50).unwrap_err().code, ErrorCode::InvalidInput);
+        }
+        assert_eq!(timeline_query(p, None, None, techo_ipc::MAX_PAGE + 1).unwrap_err().code, ErrorCode::InvalidInput);
+        assert_eq!(timeline_page(&v, &timeline_query(p + 100, None, None, 10).unwrap(), 10).unwrap_err().code, ErrorCode::NotFound);
+    }
+
+    #[test]
+    fn a_records_versions_open_and_bad_versions_are_refused() {
+        let (_tmp, v, p) = record_vault();
+        let labs = filtered(&v, p, TimelineFilter { category: Some(techo_ipc::RecordCategory::LabResults), ..Default::default() }).unwrap();
+        let updated = labs.iter().find(|r| r.version == 2).expect("the updated lab result");
+        let view = record_view(&v, updated.record_id).unwrap();
+        assert_eq!(view.versions.len(), 1);
+        assert_eq!((view.versions[0].version, view.versions[0].source.as_str()), (1, "Sakura Hospital"));
+        let first = version_view(&v, updated.record_id, 1).unwrap();
+        assert!(first.json.contains("5.5") && !first.json.contains("5.6"), "version 1 is the first value");
+        assert!(version_view(&v, updated.record_id, 2).unwrap().json.contains("5.6"));
+        assert_eq!(version_view(&v, updated.record_id, 0).unwrap_err().code, ErrorCode::InvalidInput);
+        assert_eq!(version_view(&v, updated.record_id, 9).unwrap_err().code, ErrorCode::NotFound);
+        assert_eq!(version_view(&v, 999_999, 1).unwrap_err().code, ErrorCode::NotFound);
+    }
+
+    #[test]
+    fn sources_and_lab_results_come_in_pages() {
+        let (_tmp, v, p) = record_vault();
+        let names: Vec<String> = sources_page(&v, None, 10).unwrap().into_iter().map(|s| s.name).collect();
+        assert!(names.contains(&"Sakura Hospital".to_string()) && names.contains(&"Kaede Clinic".to_string()), "{names:?}");
+        let first = sources_page(&v, None, 1).unwrap();
+        assert_eq!(first.len(), 1);
+        assert!(sources_page(&v, Some(first[0].id), 10).unwrap().iter().all(|s| s.id > first[0].id));
+        assert_eq!(sources_page(&v, None, 0).unwrap_err().code, ErrorCode::InvalidInput);
+        let tests = lab_tests_page(&v, p, 0, 10).unwrap();
+        assert_eq!((tests.total, tests.tests[0].code.code.as_str(), tests.tests[0].numeric), (1, "4548-4", 2));
+        let args = LabResultsArgs { person_id: p, test: Some(tests.tests[0].code.clone()), filter: None, after: None, limit: 1 };
+        let page = lab_page(&v, &args).unwrap();
+        assert_eq!((page.rows[0].value, page.rows[0].flag.as_deref(), page.rows[0].low, page.rows[0].high), (Some(6.2), Some("H"), Some(4.9), Some(6.0)));
+        let page2 = lab_page(&v, &LabResultsArgs { after: page.next.clone(), ..args.clone() }).unwrap();
+        assert_eq!(page2.rows[0].value, Some(5.6));
+        assert_eq!(lab_page(&v, &LabResultsArgs { limit: 0, ..args.clone() }).unwrap_err().code, ErrorCode::InvalidInput);
+        let bad = LabResultsArgs { test: Some(LabCode { system: String::new(), code: "x".into() }), ..args };
+        assert_eq!(lab_page(&v, &bad).unwrap_err().code, ErrorCode::InvalidInput);
+    }
 
     /// Regression: the idle timer read "idle for too long" just before an unlock began, then
     /// waited for the vault's lock while the unlock derived the key, and took the vault the
@@ -402,7 +667,8 @@ mod tests {
             dir: Some(dir),
             vault: Mutex::new(None),
             last_used: Mutex::new(Instant::now() - Duration::from_secs(60)),
-            idle_limit: Duration::from_secs(5),
+            idle_limit: AtomicU64::new(5),
+            idle_override: true,
         });
         // The unlock holds the vault's lock through Argon2id (hundreds of milliseconds).
         let unlocking = {

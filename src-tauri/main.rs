@@ -8,6 +8,7 @@
 
 mod commands;
 mod consent;
+mod setup;
 mod sources;
 mod vitals;
 
@@ -18,6 +19,7 @@ fn main() {
     let result = tauri::Builder::default()
         .manage(state)
         .manage(sources::SyncState::default())
+        .manage(setup::SetupState::default())
         // Once a second: lock a vault left unused for the idle limit, then run the sync
         // schedule (a locked vault is never synced).
         .setup(|app| {
@@ -38,6 +40,10 @@ fn main() {
             commands::timeline,
             commands::search,
             commands::record,
+            commands::record_version,
+            commands::record_sources,
+            commands::lab_tests,
+            commands::lab_results,
             commands::keep_alive,
             commands::add_person,
             commands::rename_person,
@@ -63,6 +69,12 @@ fn main() {
             consent::audit_list,
             consent::audit_verify,
             consent::research_status,
+            setup::generate_recovery_key,
+            setup::create_vault,
+            setup::start_import,
+            setup::import_status,
+            setup::app_settings,
+            setup::set_app_settings,
         ])
         .run(tauri::generate_context!("tauri.conf.json"));
     if let Err(e) = result {

@@ -3,6 +3,10 @@
 //! audit log (`consent.rs`).
 
 use crate::consent::{Audit, Consent};
+use crate::first_run::FirstRun;
+use crate::i18n::t;
+use crate::import::Import;
+use crate::settings::Settings;
 use crate::ipc::invoke;
 use crate::record::PersonView;
 use crate::persons::PersonsEditor;
@@ -15,6 +19,7 @@ use techo_ipc::{
     UnlockWithPassphraseArgs, UnlockWithPassphraseCmd, VaultStatusCmd,
 };
 use web_sys::HtmlInputElement;
+use techo_ipc::{AppSettings, AppSettingsCmd, CreatedVault, Language};
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
@@ -35,6 +40,9 @@ enum Screen {
 enum Pane {
     Consent(Option<i64>),
     Audit,
+    /// Importing files (into the open record's person, if one was open).
+    Import(Option<i64>),
+    Settings,
 }
 
 /// Where a message comes from decides how it looks: an error, or a quiet note.
@@ -74,6 +82,8 @@ pub fn App() -> Html {
     let open_sources = use_state(|| false);
     // Whether the consent screen or the audit log is open.
     let open_pane = use_state(|| None::<Pane>);
+    // The language of the screens translated so far (first run, import, settings).
+    let lang = use_state(|| Language::En);
     // Counts the locks, so that an answer asked for before one is not shown after it.
     let locks = use_mut_ref(|| 0u64);
 
@@ -145,6 +155,22 @@ pub fn App() -> Html {
                 });
             }
             move || stop.set(true)
+        });
+    }
+
+    // Once unlocked: the vault's theme and language.
+    {
+        let lang = lang.clone();
+        let unlocked = matches!(*screen, Screen::Unlocked { .. });
+        use_effect_with(unlocked, move |unlocked| {
+            if *unlocked {
+                spawn_local(async move {
+                    if let Ok(s) = invoke::<AppSettingsCmd>(&NoArgs {}).await {
+                        crate::settings::apply(s.theme, s.language);
+                        lang.set(s.language);
+                    }
+                });
+            }
         });
     }
 
@@ -275,6 +301,53 @@ pub fn App() -> Html {
             })
         }
     };
+    // Import / Settings: from the toolbar (import into the open record's person).
+    let on_open_import = {
+        let (open_sources, open_person, open_pane, notice) = (open_sources.clone(), open_person.clone(), open_pane.clone(), notice.clone());
+        Callback::from(move |_: MouseEvent| {
+            let pane = Pane::Import(open_person.as_ref().map(|p| p.id));
+            open_person.set(None);
+            open_sources.set(false);
+            notice.set(None);
+            open_pane.set(Some(pane));
+        })
+    };
+    let on_open_settings = {
+        let (open_sources, open_person, open_pane, notice) = (open_sources.clone(), open_person.clone(), open_pane.clone(), notice.clone());
+        Callback::from(move |_: MouseEvent| {
+            open_person.set(None);
+            open_sources.set(false);
+            notice.set(None);
+            open_pane.set(Some(Pane::Settings));
+        })
+    };
+    let on_settings_applied = {
+        let lang = lang.clone();
+        Callback::from(move |s: AppSettings| {
+            crate::settings::apply(s.theme, s.language);
+            lang.set(s.language);
+        })
+    };
+    let on_lang = {
+        let lang = lang.clone();
+        Callback::from(move |l: Language| {
+            crate::settings::apply(techo_ipc::Theme::System, l);
+            lang.set(l)
+        })
+    };
+    // First run done: the vault exists and is unlocked; say how it will unlock next time.
+    let on_created = {
+        let (screen, notice, lang) = (screen.clone(), notice.clone(), lang.clone());
+        Callback::from(move |c: CreatedVault| {
+            let note = Notice::Note(t(*lang, if c.keyring { "first.keyring_yes" } else { "first.keyring_no" }).to_owned());
+            let (screen, notice) = (screen.clone(), notice.clone());
+            spawn_local(async move {
+                load_persons(screen, notice.clone(), c.status.vault_path).await;
+                notice.set(Some(note));
+            });
+        })
+    };
+
     let on_close_pane = {
         let open_pane = open_pane.clone();
         Callback::from(move |_: ()| open_pane.set(None))
@@ -319,13 +392,15 @@ pub fn App() -> Html {
 
     let body = match &*screen {
         Screen::Loading => html! { <p class="muted">{ "Opening your vault…" }</p> },
-        Screen::NoVault { path } => html! {
+        Screen::NoVault { path: None } => html! {
             <section class="card">
                 <h2>{ "No vault found" }</h2>
-                <p>{ "Techo did not find a vault at this location:" }</p>
-                <p class="path">{ path.clone().unwrap_or_else(|| "(no default location on this system)".into()) }</p>
-                <p class="muted">{ "Create one with the techo command-line tool (techo init), or start Techo with TECHO_VAULT set to your vault's folder." }</p>
+                <p class="path">{ "(no default location on this system)" }</p>
+                <p class="muted">{ "Start Techo with TECHO_VAULT set to your vault's folder." }</p>
             </section>
+        },
+        Screen::NoVault { path } => html! {
+            <FirstRun path={path.clone()} lang={*lang} on_lang={on_lang} on_created={on_created} />
         },
         Screen::Locked { path } => html! {
             <section class="card">
@@ -361,6 +436,12 @@ pub fn App() -> Html {
                         if *open_pane != Some(Pane::Audit) {
                             <button class="audit-open" onclick={on_open_pane(true)}>{ "Audit / 監査ログ" }</button>
                         }
+                        if !matches!(*open_pane, Some(Pane::Import(_))) {
+                            <button class="import-open" onclick={on_open_import}>{ t(*lang, "toolbar.import") }</button>
+                        }
+                        if *open_pane != Some(Pane::Settings) {
+                            <button class="settings-open" onclick={on_open_settings}>{ t(*lang, "toolbar.settings") }</button>
+                        }
                         <button class="secondary lock" onclick={on_lock} disabled={*busy}>{ "Lock" }</button>
                     </div>
                 </div>
@@ -368,6 +449,10 @@ pub fn App() -> Html {
                     <Sources persons={persons.clone()} on_back={on_close_sources} on_persons={on_sources_persons.clone()} />
                 } else if let Some(Pane::Consent(person)) = *open_pane {
                     <Consent persons={persons.clone()} {person} on_back={on_close_pane.clone()} />
+                } else if let Some(Pane::Import(person)) = *open_pane {
+                    <Import persons={persons.clone()} {person} lang={*lang} on_persons={on_sources_persons.clone()} on_back={on_close_pane.clone()} />
+                } else if *open_pane == Some(Pane::Settings) {
+                    <Settings lang={*lang} on_applied={on_settings_applied} on_back={on_close_pane.clone()} />
                 } else if *open_pane == Some(Pane::Audit) {
                     <Audit persons={persons.clone()} on_back={on_close_pane.clone()} />
                 } else if let Some(p) = &*open_person {

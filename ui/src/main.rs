@@ -12,11 +12,23 @@ mod consent;
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // used by the wasm32 app only
 mod consent_view;
 #[cfg(target_arch = "wasm32")]
+mod first_run;
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // used by the wasm32 app only
+mod i18n;
+#[cfg(target_arch = "wasm32")]
+mod import;
+#[cfg(target_arch = "wasm32")]
 mod ipc;
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // used by the wasm32 app only
+mod labs;
+#[cfg(target_arch = "wasm32")]
+mod labs_screen;
 #[cfg(target_arch = "wasm32")]
 mod persons;
 #[cfg(target_arch = "wasm32")]
 mod record;
+#[cfg(target_arch = "wasm32")]
+mod settings;
 #[cfg(target_arch = "wasm32")]
 mod sources;
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // used by the wasm32 app only

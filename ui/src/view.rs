@@ -71,6 +71,122 @@ pub fn row_label(r: &RecordRow) -> String {
     }
 }
 
+/// One line of the virtualized timeline: a day's heading or an entry (`rows[index]`, its time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line {
+    Day(String),
+    Entry { time: String, index: usize },
+}
+
+/// The timeline's lines: a heading before each day's entries (newest day first; "Undated" last,
+/// as the shell sends them), then the entries.
+pub fn lines(rows: &[RecordRow], local: impl Fn(&str) -> Option<(String, String)>) -> Vec<Line> {
+    let mut out = Vec::with_capacity(rows.len() + rows.len() / 4 + 1);
+    let mut day_now: Option<String> = None;
+    for (index, r) in rows.iter().enumerate() {
+        let (day, time) = r.clinical_date.as_deref().and_then(&local).unwrap_or_else(|| ("Undated".to_string(), String::new()));
+        if day_now.as_deref() != Some(day.as_str()) {
+            out.push(Line::Day(day.clone()));
+            day_now = Some(day);
+        }
+        out.push(Line::Entry { time, index });
+    }
+    out
+}
+
+/// Height of one line of the virtualized timeline, in CSS pixels (headings and entries alike).
+pub const LINE_PX: f64 = 40.0;
+/// Lines rendered above and below the visible ones.
+pub const OVERSCAN: usize = 8;
+/// Ask for the next page when the last rendered line is this close to the end.
+pub const LOAD_AHEAD: usize = 40;
+
+/// The lines to render, `start..end`, for a list of `len` lines of `line_px` each, scrolled to
+/// `scroll_top` in a viewport `viewport_px` high, with `overscan` lines on either side.
+pub fn virtual_window(scroll_top: f64, viewport_px: f64, line_px: f64, len: usize, overscan: usize) -> (usize, usize) {
+    if len == 0 || line_px <= 0.0 {
+        return (0, 0);
+    }
+    let top = if scroll_top.is_finite() { scroll_top.max(0.0) } else { 0.0 };
+    let height = if viewport_px.is_finite() { viewport_px.max(0.0) } else { 0.0 };
+    let first = ((top / line_px).floor() as usize).min(len - 1);
+    let visible = (height / line_px).ceil() as usize + 1;
+    let start = first.saturating_sub(overscan);
+    let end = (first + visible + overscan).min(len);
+    (start, end)
+}
+
+/// The spacers' heights above and below the rendered lines `start..end` of `len`.
+pub fn spacers(start: usize, end: usize, len: usize, line_px: f64) -> (f64, f64) {
+    (start as f64 * line_px, len.saturating_sub(end) as f64 * line_px)
+}
+
+/// Whether to ask for the next page: there is one, none is on its way, and the rendered lines
+/// reach within `ahead` lines of the end of what is loaded.
+pub fn wants_next_page(end: usize, len: usize, has_next: bool, busy: bool, ahead: usize) -> bool {
+    has_next && !busy && end + ahead >= len
+}
+
+/// Keeps the newest request: each `begin` gets a number, and only the answer to the latest
+/// one is shown (search as you type: an answer to "血" arriving after "血圧" is dropped; a
+/// debounced request whose wait ends after a newer keystroke is not sent).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Latest(u64);
+
+impl Latest {
+    pub fn begin(&mut self) -> u64 {
+        self.0 += 1;
+        self.0
+    }
+
+    pub fn is_current(&self, ticket: u64) -> bool {
+        self.0 == ticket
+    }
+
+    /// The latest ticket, without starting a new request (a next page belongs to its load).
+    pub fn current(&self) -> u64 {
+        self.0
+    }
+}
+
+/// How long search waits after the last keystroke, in milliseconds.
+pub const SEARCH_DEBOUNCE_MS: u32 = 250;
+
+/// What the search box holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchInput {
+    /// Nothing: show the timeline.
+    Empty,
+    /// One character: say "type at least 2 characters".
+    TooShort,
+    /// Search for this (trimmed).
+    Ready(String),
+}
+
+pub fn search_input(text: &str) -> SearchInput {
+    let t = text.trim();
+    match t.chars().filter(|c| !c.is_whitespace()).count() {
+        0 => SearchInput::Empty,
+        1 => SearchInput::TooShort,
+        _ => SearchInput::Ready(t.to_string()),
+    }
+}
+
+/// The filter's category select: `(value, words)`, "All records" first.
+pub fn category_options() -> Vec<(&'static str, &'static str)> {
+    std::iter::once(("", "All records")).chain(techo_ipc::RecordCategory::ALL.iter().map(|c| (c.slug(), c.label()))).collect()
+}
+
+/// A summary of what the timeline shows: `"1,234 records loaded (more as you scroll)"`.
+pub fn loaded_label(n: usize, more: bool, filtered: bool) -> String {
+    let what = if filtered { "matching records" } else { "records" };
+    if more {
+        format!("{} {what} loaded; more as you scroll", format_count(n as u64))
+    } else {
+        format!("{} {what}", format_count(n as u64))
+    }
+}
+
 /// What the window says after the vault locked itself.
 pub fn auto_lock_note(seconds: u64) -> String {
     let when = if seconds >= 60 && seconds % 60 == 0 {
@@ -144,6 +260,90 @@ mod tests {
         assert_eq!(g[0].1[0].0, "08:30");
         assert_eq!(row_label(&rows[0]), "血圧");
         assert_eq!(row_label(&rows[2]), "Observation");
+    }
+
+    #[test]
+    fn lines_put_a_heading_before_each_day_and_undated_last() {
+        let rows = [
+            row(3, Some("2024-05-01T23:30:00Z"), None),
+            row(2, Some("2024-05-01T14:00:00Z"), None),
+            row(1, Some("2024-05-01T01:00:00Z"), None),
+            row(0, None, None),
+        ];
+        let l = lines(&rows, jst);
+        assert_eq!(
+            l,
+            [
+                Line::Day("2024-05-02".into()),
+                Line::Entry { time: "08:30".into(), index: 0 },
+                Line::Day("2024-05-01".into()),
+                Line::Entry { time: "23:00".into(), index: 1 },
+                Line::Entry { time: "10:00".into(), index: 2 },
+                Line::Day("Undated".into()),
+                Line::Entry { time: String::new(), index: 3 },
+            ]
+        );
+        assert!(lines(&[], jst).is_empty());
+    }
+
+    #[test]
+    fn the_virtual_window_covers_the_viewport_and_overscan() {
+        // 100,000 lines of 40 px, a 600 px viewport.
+        assert_eq!(virtual_window(0.0, 600.0, 40.0, 100_000, 8), (0, 24));
+        // Scrolled to line 1,000 (40,000 px): 8 above, 16 visible, 8 below.
+        assert_eq!(virtual_window(40_000.0, 600.0, 40.0, 100_000, 8), (992, 1024));
+        // Halfway through a line.
+        assert_eq!(virtual_window(40_020.0, 600.0, 40.0, 100_000, 8), (992, 1024));
+        // The end clamps; scrolled past it (a shorter list after a filter) keeps the last line.
+        assert_eq!(virtual_window(1e9, 600.0, 40.0, 50, 8), (41, 50));
+        assert_eq!(virtual_window(0.0, 600.0, 40.0, 5, 8), (0, 5));
+        assert_eq!(virtual_window(0.0, 600.0, 40.0, 0, 8), (0, 0));
+        assert_eq!(virtual_window(f64::NAN, -3.0, 40.0, 10, 0), (0, 1));
+        // Rendered lines plus spacers always make the full height.
+        let (s, e) = virtual_window(40_000.0, 600.0, 40.0, 100_000, 8);
+        let (above, below) = spacers(s, e, 100_000, 40.0);
+        assert_eq!(above + below + (e - s) as f64 * 40.0, 100_000.0 * 40.0);
+        assert_eq!(above, 992.0 * 40.0);
+    }
+
+    #[test]
+    fn the_next_page_is_asked_for_near_the_end_once() {
+        assert!(wants_next_page(90, 110, true, false, 40));
+        assert!(!wants_next_page(20, 110, true, false, 40), "far from the end");
+        assert!(!wants_next_page(90, 110, true, true, 40), "a page is on its way");
+        assert!(!wants_next_page(110, 110, false, false, 40), "nothing more");
+    }
+
+    #[test]
+    fn only_the_latest_request_counts() {
+        let mut latest = Latest::default();
+        let a = latest.begin(); // "血"
+        let b = latest.begin(); // "血圧"
+        assert!(!latest.is_current(a), "the answer to the older request is dropped");
+        assert!(latest.is_current(b));
+        let c = latest.begin(); // the box was cleared
+        assert!(!latest.is_current(b) && latest.is_current(c));
+        assert_eq!(latest.current(), c, "a next page keeps its load's ticket");
+    }
+
+    #[test]
+    fn search_input_needs_two_characters() {
+        assert_eq!(search_input("  "), SearchInput::Empty);
+        assert_eq!(search_input("血"), SearchInput::TooShort);
+        assert_eq!(search_input(" 血 "), SearchInput::TooShort);
+        assert_eq!(search_input("血圧 "), SearchInput::Ready("血圧".into()));
+        assert_eq!(search_input("ab"), SearchInput::Ready("ab".into()));
+    }
+
+    #[test]
+    fn categories_in_the_select() {
+        let o = category_options();
+        assert_eq!(o[0], ("", "All records"));
+        assert_eq!(o.len(), 11);
+        assert!(o.contains(&("lab_results", "Lab results")) && o.contains(&("documents", "Documents & notes")));
+        assert_eq!(techo_ipc::RecordCategory::from_slug("medications").map(|c| c.types().len()), Some(3));
+        assert_eq!(loaded_label(1234, true, false), "1,234 records loaded; more as you scroll");
+        assert_eq!(loaded_label(3, false, true), "3 matching records");
     }
 
     #[test]

@@ -434,7 +434,7 @@ fn run(ctx: &mut Ctx, cmd: Cmd) -> anyhow::Result<u8> {
                 Some((s, c)) => (s.to_owned(), c.to_owned()),
                 None => (String::new(), c),
             });
-            let rows = v.timeline(&TimelineQuery { person, types, from, to, code, source, after: None, limit })?;
+            let rows = v.timeline(&TimelineQuery { person, types, from, to, code, source, source_kind: None, after: None, limit })?;
             print_rows(ctx, &rows)?;
             Ok(0)
         }

@@ -15,6 +15,12 @@ pub enum Setting {
     BpTarget,
     /// Days a record waits before a research copy may be made (absent: 30).
     ResearchDelayDays,
+    /// Minutes without use after which the app locks the vault, 1–120 (absent: 10).
+    AutoLockMinutes,
+    /// The app's colours: `light`, `dark` or `system` (absent: system).
+    Theme,
+    /// The app's language: `ja` or `en` (absent: en).
+    Language,
 }
 
 impl Setting {
@@ -24,6 +30,9 @@ impl Setting {
             Setting::DemoEndpoint => "setting.demo_endpoint",
             Setting::BpTarget => "setting.bp_target",
             Setting::ResearchDelayDays => "setting.research_delay_days",
+            Setting::AutoLockMinutes => "setting.auto_lock_minutes",
+            Setting::Theme => "setting.theme",
+            Setting::Language => "setting.language",
         }
     }
 }
@@ -50,5 +59,31 @@ impl Vault {
             None => self.conn.execute("DELETE FROM vault_meta WHERE key = ?1", [s.key()])?,
         };
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Setting;
+
+    /// The keys are a stored format: each setting has its own, and they never change.
+    #[test]
+    fn setting_keys_are_distinct_and_stable() {
+        let all = [
+            Setting::SyncIntervalMinutes,
+            Setting::DemoEndpoint,
+            Setting::BpTarget,
+            Setting::ResearchDelayDays,
+            Setting::AutoLockMinutes,
+            Setting::Theme,
+            Setting::Language,
+        ];
+        let mut keys: Vec<&str> = all.iter().map(|s| s.key()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), all.len());
+        assert_eq!(Setting::AutoLockMinutes.key(), "setting.auto_lock_minutes");
+        assert_eq!(Setting::Theme.key(), "setting.theme");
+        assert_eq!(Setting::Language.key(), "setting.language");
     }
 }

@@ -59,6 +59,8 @@ pub struct TimelineQuery {
     pub code: Option<(String, String)>,
     /// A source by name or URI.
     pub source: Option<String>,
+    /// Only records one source of this kind (`file`, `endpoint`, `home`, `share`) sent.
+    pub source_kind: Option<String>,
     pub after: Option<TimelineCursor>,
     pub limit: usize,
 }
@@ -248,6 +250,10 @@ impl Vault {
             sql.push_str(" AND r.id IN (SELECT p.record_id FROM provenance p JOIN sources s2 ON s2.id = p.source_id WHERE s2.name = ? OR s2.uri = ?)");
             args.push(source.clone().into());
             args.push(source.clone().into());
+        }
+        if let Some(kind) = &q.source_kind {
+            sql.push_str(" AND r.id IN (SELECT p.record_id FROM provenance p JOIN sources s3 ON s3.id = p.source_id WHERE s3.kind = ?)");
+            args.push(kind.clone().into());
         }
         if let Some(c) = &q.after {
             match &c.clinical_date {

@@ -17,6 +17,10 @@ mod sync;
 pub use sync::*;
 mod vitals;
 pub use vitals::*;
+mod setup;
+pub use setup::*;
+mod record;
+pub use record::*;
 
 /// Longest passphrase the shell accepts, in characters.
 pub const MAX_PASSPHRASE_CHARS: usize = 1024;
@@ -199,6 +203,17 @@ pub const COMMAND_NAMES: &[&str] = &[
     AuditListCmd::NAME,
     AuditVerifyCmd::NAME,
     ResearchStatusCmd::NAME,
+    RecordSourcesCmd::NAME,
+    RecordVersionCmd::NAME,
+    LabTestsCmd::NAME,
+    LabResultsCmd::NAME,
+    // First run, import, settings (setup.rs).
+    GenerateRecoveryKeyCmd::NAME,
+    CreateVaultCmd::NAME,
+    StartImportCmd::NAME,
+    ImportStatusCmd::NAME,
+    AppSettingsCmd::NAME,
+    SetAppSettingsCmd::NAME,
 ];
 
 /// Arguments of `unlock_with_passphrase`.
@@ -265,6 +280,9 @@ pub struct TimelineArgs {
     pub after: Option<TimelineCursor>,
     /// 1 ..= [`MAX_PAGE`].
     pub limit: u32,
+    /// Category, source and days (`record.rs`); `None`: the whole record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<TimelineFilter>,
 }
 
 /// A page of the timeline, and the cursor of the next page when there is one.
@@ -313,6 +331,9 @@ pub struct RecordView {
     pub sources: Vec<SourceEntry>,
     /// Earlier versions kept (the current one is `row.version`).
     pub earlier_versions: u32,
+    /// Those earlier versions, oldest first (each opens with `record_version`).
+    #[serde(default)]
+    pub versions: Vec<VersionEntry>,
 }
 
 /// One source that sent a record.
@@ -509,7 +530,7 @@ mod tests {
         assert_eq!(validate_search("  ").unwrap_err().code, ErrorCode::InvalidInput);
         assert!(validate_search(&"血".repeat(MAX_SEARCH_CHARS + 1)).is_err());
         assert!(validate_search("血圧").is_ok());
-        let args = TimelineArgs { person_id: 1, after: Some(TimelineCursor { clinical_date: None, record_id: 9 }), limit: 50 };
+        let args = TimelineArgs { person_id: 1, after: Some(TimelineCursor { clinical_date: None, record_id: 9 }), limit: 50, filter: None };
         assert_eq!(round_trip(&args), json!({"person_id": 1, "after": {"clinical_date": null, "record_id": 9}, "limit": 50}));
     }
 
