@@ -329,50 +329,64 @@ pub(crate) fn get(shared: &Shared, rest: &str, query: &str, token_patient: Optio
     } else {
         format!("{type_url}?{query}")
     };
+    let next = page.next.as_ref().map(|n| format!("{}.{}", n.0, n.1));
+    let entries = page.entries.iter().map(|e| (format!("{type_url}/{}", e.id), &*e.json));
+    searchset(shared, "search", stamp, page.total, self_url, &type_url, &carried, count, next, entries)
+}
+
+/// A searchset Bundle: `self` and (when `next_cursor`) an absolute `next` link carrying the
+/// other parameters, `_count` and `_cursor`; the stored JSON texts spliced in as entries
+/// without re-parsing them.
+#[allow(clippy::too_many_arguments)]
+fn searchset<'a>(
+    shared: &Shared,
+    kind: &str,
+    stamp: i64,
+    total: usize,
+    self_url: String,
+    next_base: &str,
+    carried: &[(String, String)],
+    count: usize,
+    next_cursor: Option<String>,
+    entries: impl ExactSizeIterator<Item = (String, &'a str)>,
+) -> Reply {
     let mut links = vec![json!({"relation": "self", "url": self_url})];
-    if let Some(next) = &page.next {
+    if let Some(cursor) = next_cursor {
         let mut ser = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in &carried {
+        for (k, v) in carried {
             ser.append_pair(k, v);
         }
         ser.append_pair("_count", &count.to_string());
-        ser.append_pair("_cursor", &format!("{}.{}", next.0, next.1));
-        links.push(json!({"relation": "next", "url": format!("{type_url}?{}", ser.finish())}));
+        ser.append_pair("_cursor", &cursor);
+        links.push(json!({"relation": "next", "url": format!("{next_base}?{}", ser.finish())}));
     }
     let seq = shared.bundle_seq.fetch_add(1, Ordering::Relaxed);
     let head = json!({
         "resourceType": "Bundle",
-        "id": format!("search-{seq}"),
+        "id": format!("{kind}-{seq}"),
         "meta": {"lastUpdated": format_instant(stamp)},
         "type": "searchset",
-        "total": page.total,
+        "total": total,
         "link": links,
     })
     .to_string();
-    // Splice the stored JSON texts in as entries, without re-parsing them.
-    let mut body = String::with_capacity(
-        head.len()
-            + page
-                .entries
-                .iter()
-                .map(|e| e.json.len() + 120)
-                .sum::<usize>(),
-    );
+    let n = entries.len();
+    let mut body = String::with_capacity(head.len() + n * 1200);
     body.push_str(&head[..head.len() - 1]);
     body.push_str(",\"entry\":[");
-    for (i, e) in page.entries.iter().enumerate() {
+    for (i, (full_url, json)) in entries.enumerate() {
         if i > 0 {
             body.push(',');
         }
         body.push_str("{\"fullUrl\":");
-        body.push_str(&Value::String(format!("{type_url}/{}", e.id)).to_string());
+        body.push_str(&Value::String(full_url).to_string());
         body.push_str(",\"resource\":");
-        body.push_str(&e.json);
+        body.push_str(json);
         body.push_str(",\"search\":{\"mode\":\"match\"}}");
     }
     body.push_str("]}");
     let mut r = Reply::fhir(StatusCode::OK, body);
-    r.resources = page.entries.len();
+    r.resources = n;
     r
 }
 
@@ -425,43 +439,10 @@ fn everything(shared: &Shared, patient: &str, query: &str, token_patient: Option
     let stamp = store.stamp_served();
     drop(store);
     let op_url = format!("{}/Patient/{patient}/$everything", shared.base);
-    let mut links = vec![json!({"relation": "self", "url": if query.is_empty() { op_url.clone() } else { format!("{op_url}?{query}") }})];
-    if let Some((ms, t, id)) = &page.next {
-        let mut ser = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in &carried {
-            ser.append_pair(k, v);
-        }
-        ser.append_pair("_count", &count.to_string());
-        ser.append_pair("_cursor", &format!("{ms}.{t}.{id}"));
-        links.push(json!({"relation": "next", "url": format!("{op_url}?{}", ser.finish())}));
-    }
-    let seq = shared.bundle_seq.fetch_add(1, Ordering::Relaxed);
-    let head = json!({
-        "resourceType": "Bundle",
-        "id": format!("everything-{seq}"),
-        "meta": {"lastUpdated": format_instant(stamp)},
-        "type": "searchset",
-        "total": page.total,
-        "link": links,
-    })
-    .to_string();
-    let mut body = String::with_capacity(head.len() + page.entries.iter().map(|(_, e)| e.json.len() + 120).sum::<usize>());
-    body.push_str(&head[..head.len() - 1]);
-    body.push_str(",\"entry\":[");
-    for (i, (t, e)) in page.entries.iter().enumerate() {
-        if i > 0 {
-            body.push(',');
-        }
-        body.push_str("{\"fullUrl\":");
-        body.push_str(&Value::String(format!("{}/{t}/{}", shared.base, e.id)).to_string());
-        body.push_str(",\"resource\":");
-        body.push_str(&e.json);
-        body.push_str(",\"search\":{\"mode\":\"match\"}}");
-    }
-    body.push_str("]}");
-    let mut r = Reply::fhir(StatusCode::OK, body);
-    r.resources = page.entries.len();
-    r
+    let self_url = if query.is_empty() { op_url.clone() } else { format!("{op_url}?{query}") };
+    let next = page.next.as_ref().map(|(ms, t, id)| format!("{ms}.{t}.{id}"));
+    let entries = page.entries.iter().map(|(t, e)| (format!("{}/{t}/{}", shared.base, e.id), &*e.json));
+    searchset(shared, "everything", stamp, page.total, self_url, &op_url, &carried, count, next, entries)
 }
 
 /// `<ms>.<id>` → key.
