@@ -211,6 +211,18 @@ pub(crate) fn append(conn: &Connection, input: &AuditInput<'_>) -> Result<i64> {
     Ok(seq)
 }
 
+/// Rows of `seq, recorded_at, person_id, kind, event, hash` as entries.
+fn entries(mut rows: rusqlite::Rows<'_>) -> Result<Vec<AuditEntry>> {
+    let mut out = vec![];
+    while let Some(r) = rows.next()? {
+        let seq: i64 = r.get(0)?;
+        let event: String = r.get(4)?;
+        let event = serde_json::from_str(&event).map_err(|_| Error::Corrupt(format!("audit event {seq} is not JSON")))?;
+        out.push(AuditEntry { seq, recorded_at: r.get(1)?, person_id: r.get(2)?, kind: r.get(3)?, event, hash: hex::encode(r.get::<_, Vec<u8>>(5)?) });
+    }
+    Ok(out)
+}
+
 impl Vault {
     /// Records one event in its own transaction.
     pub fn audit(&mut self, input: &AuditInput<'_>) -> Result<i64> {
@@ -226,16 +238,8 @@ impl Vault {
             "SELECT seq, recorded_at, person_id, kind, event, hash FROM audit_log
              WHERE seq > ?1 AND (?2 IS NULL OR person_id = ?2) ORDER BY seq LIMIT ?3",
         )?;
-        let rows = stmt.query_map(params![after_seq, person, limit], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<i64>>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?, r.get::<_, Vec<u8>>(5)?))
-        })?;
-        let mut out = vec![];
-        for row in rows {
-            let (seq, recorded_at, person_id, kind, event, hash) = row?;
-            let event = serde_json::from_str(&event).map_err(|_| Error::Corrupt(format!("audit event {seq} is not JSON")))?;
-            out.push(AuditEntry { seq, recorded_at, person_id, kind, event, hash: hex::encode(hash) });
-        }
-        Ok(out)
+        let out = entries(stmt.query(params![after_seq, person, limit])?);
+        out
     }
 
     /// The log newest first: at most `limit` rows older than `before_seq` (all when `None`);
@@ -245,16 +249,8 @@ impl Vault {
             "SELECT seq, recorded_at, person_id, kind, event, hash FROM audit_log
              WHERE seq < ?1 AND (?2 IS NULL OR person_id = ?2) ORDER BY seq DESC LIMIT ?3",
         )?;
-        let rows = stmt.query_map(params![before_seq.unwrap_or(i64::MAX), person, limit], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<i64>>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?, r.get::<_, Vec<u8>>(5)?))
-        })?;
-        let mut out = vec![];
-        for row in rows {
-            let (seq, recorded_at, person_id, kind, event, hash) = row?;
-            let event = serde_json::from_str(&event).map_err(|_| Error::Corrupt(format!("audit event {seq} is not JSON")))?;
-            out.push(AuditEntry { seq, recorded_at, person_id, kind, event, hash: hex::encode(hash) });
-        }
-        Ok(out)
+        let out = entries(stmt.query(params![before_seq.unwrap_or(i64::MAX), person, limit])?);
+        out
     }
 
     /// Walks the whole chain: every row's hash recomputed, the sequence without gaps, each row
