@@ -1,7 +1,7 @@
 //! Architecture rules, checked on the resolved dependency graph (`cargo metadata`):
 //!
 //! - the core crates (techo-fhir, techo-core, techo-vitals, techo-consent, techo-pseudo,
-//!   techo-gen, techo-ipc) never depend — directly or
+//!   techo-share, techo-gen, techo-ipc) never depend — directly or
 //!   transitively, through normal dependencies on any target — on a GUI/web/network stack
 //!   (tauri, wry, tao, yew, reqwest, hyper);
 //! - techo-fhir, techo-vitals, techo-consent, techo-pseudo, techo-ipc and techo-gen never depend
@@ -19,8 +19,8 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::OnceLock;
 use techo_tests::repo_root;
 
-const CORE: [&str; 7] = ["techo-fhir", "techo-core", "techo-vitals", "techo-consent", "techo-pseudo", "techo-gen", "techo-ipc"];
-const NO_SQLITE: [&str; 6] = ["techo-fhir", "techo-vitals", "techo-consent", "techo-pseudo", "techo-ipc", "techo-gen"];
+const CORE: [&str; 8] = ["techo-fhir", "techo-core", "techo-vitals", "techo-consent", "techo-pseudo", "techo-share", "techo-gen", "techo-ipc"];
+const NO_SQLITE: [&str; 7] = ["techo-fhir", "techo-vitals", "techo-consent", "techo-pseudo", "techo-share", "techo-ipc", "techo-gen"];
 const ANYHOW_ALLOWED: [&str; 3] = ["techo-cli", "techo-bench", "techo-app"];
 
 fn metadata() -> &'static Metadata {

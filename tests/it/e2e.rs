@@ -1045,3 +1045,280 @@ async fn a_person_filters_the_timeline_reads_lab_trends_and_searches_as_they_typ
     c.close().await.expect("close the session");
     drop(driver);
 }
+
+/// Home vitals and sources in Japanese: the language is set once in Settings (the CLI has no
+/// command for it), then the vitals screen (kind selector, form, handbook, diary, calendar)
+/// and the sources screen (demo hospital, sign-in, sync report) speak Japanese; a blood-pressure
+/// reading entered there lands in the list and the handbook.
+#[tokio::test(flavor = "current_thread")]
+async fn home_vitals_and_sources_read_in_japanese() {
+    if !enabled() {
+        return;
+    }
+    let (vault, persons) = vault_with_two_persons();
+    let first = &persons[0];
+    let driver = Driver::start_with(&vault, &[("TECHO_NO_BROWSER", "1"), ("TECHO_DEMO_PORT", "0")]);
+    let c = driver.client().await;
+    unlock(&c, &vault.passphrase).await;
+    wait_for(&c, "table.persons").await;
+
+    // Settings: 日本語, kept in the vault (`setting.language`).
+    c.find(Locator::Css("button.settings-open")).await.expect("the Settings button").click().await.expect("open settings");
+    wait_for(&c, "select#language").await.select_by_value("ja").await.expect("choose 日本語");
+    c.find(Locator::Css("button.save-settings")).await.expect("save").click().await.expect("save settings");
+    wait_for_text(&c, ".settings-saved", "保存しました").await;
+    c.find(Locator::Css("section.settings button.back")).await.expect("back").click().await.expect("back to persons");
+
+    // Home vitals: the kind selector, the form, the handbook, the diary and the calendar.
+    wait_for(&c, "button.person").await.click().await.expect("open the record");
+    wait_for_text(&c, "h2.whose", &first.name).await;
+    wait_for(&c, "button.vitals-open").await.click().await.expect("open home vitals");
+    wait_for(&c, "section.vitals").await;
+    let kind = wait_for(&c, "select#vital-kind").await;
+    assert_eq!(kind.prop("value").await.expect("the kind").as_deref(), Some("blood-pressure"));
+    wait_for_text(&c, "select#vital-kind", "血圧").await;
+    let kinds = c.find(Locator::Css("select#vital-kind")).await.expect("kinds").text().await.expect("text");
+    assert!(kinds.contains("体温") && kinds.contains("体重"), "the kinds' Japanese names: {kinds:?}");
+    wait_for_text(&c, "label[for=vital-at]", "測定日時").await;
+    wait_for_text(&c, "label[for=systolic]", "最高血圧").await;
+    wait_for_text(&c, "label[for=diastolic]", "最低血圧").await;
+    wait_for_text(&c, "label[for=pulse]", "脈拍").await;
+    wait_for_text(&c, "select#bp-context", "朝").await;
+    wait_for_text(&c, "button.save-vital", "記録する").await;
+    wait_for_text(&c, "section.bp-handbook h3", "家庭血圧手帳").await;
+    wait_for_text(&c, "button.print", "印刷").await;
+    wait_for_text(&c, "button.save-target", "目標値を保存").await;
+    wait_for_text(&c, "section.diary h3", "日誌").await;
+    let diaries = wait_for_text(&c, "select#diary-kind", "ぜんそく日誌").await;
+    assert!(diaries.contains("関節痛日誌") && diaries.contains("気分・症状"), "{diaries:?}");
+    wait_for_text(&c, "label[for=diary-mood]", "今日の気分").await;
+    let head = wait_for_text(&c, "table.calendar thead", "月").await;
+    assert!(["火", "水", "木", "金", "土", "日"].iter().all(|d| head.contains(d)), "Japanese weekdays: {head:?}");
+    assert!(!head.contains("Mon"), "{head:?}");
+    wait_for_text(&c, "h3.cal-month", "年").await;
+
+    // A reading in Japanese: 128/82, 脈拍 70, 朝.
+    wait_for(&c, "input#systolic").await.send_keys("128").await.expect("type");
+    c.find(Locator::Css("input#diastolic")).await.expect("diastolic").send_keys("82").await.expect("type");
+    c.find(Locator::Css("input#pulse")).await.expect("pulse").send_keys("70").await.expect("type");
+    c.find(Locator::Css("select#bp-context")).await.expect("朝/晩").select_by_value("morning").await.expect("choose 朝");
+    c.find(Locator::Css("button.save-vital")).await.expect("save").click().await.expect("save the reading");
+    wait_for_text(&c, "section.vitals .notice.note", "保存しました").await;
+    wait_for_text(&c, "ul.vital-list", "128/82 mmHg").await;
+    wait_for_text(&c, "ul.vital-list .badge.home", "自宅").await;
+    wait_for_text(&c, "ul.vital-list button.delete-entry", "削除").await;
+    wait_for_text(&c, ".chart-legend", "自宅で入力").await;
+    wait_for_text(&c, "table.handbook tr.week:first-child td.morning", "128/82").await;
+    let handbook = wait_for_text(&c, "table.handbook thead", "朝").await;
+    assert!(handbook.contains("晩") && handbook.contains("週ごとの平均"), "{handbook:?}");
+    wait_for_text(&c, ".handbook-target", "目標値").await;
+    // An empty upper value is refused in Japanese.
+    c.find(Locator::Css("input#systolic")).await.expect("systolic").clear().await.expect("clear");
+    c.execute("document.querySelector('input#systolic').required = false;", vec![]).await.expect("let the form send an empty field");
+    c.find(Locator::Css("button.save-vital")).await.expect("save").click().await.expect("save");
+    wait_for_text(&c, "section.vitals .notice.error", "最高血圧(収縮期)を入力してください").await;
+    // The same reading again is caught, in Japanese.
+    c.find(Locator::Css("input#systolic")).await.expect("systolic").send_keys("128").await.expect("type");
+    c.find(Locator::Css("button.save-vital")).await.expect("save").click().await.expect("save again");
+    wait_for_text(&c, "section.vitals .notice.note", "記録済みです").await;
+    c.execute("window.scrollTo(0, 0)", vec![]).await.expect("scroll to the top");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let shot = c.screenshot().await.expect("screenshot");
+    save_screenshot(&shot, "vitals-ja.png");
+    c.find(Locator::Css("button.vitals-close")).await.expect("back").click().await.expect("back to the record");
+
+    // Sources: the demo hospital, sign-in and a sync, in Japanese.
+    wait_for(&c, "button.sources-open").await.click().await.expect("open Sources");
+    wait_for(&c, "section.sources").await;
+    wait_for_text(&c, "section.sources h2", "医療機関").await;
+    wait_for_text(&c, ".no-endpoints", "医療機関はまだ登録されていません").await;
+    wait_for_text(&c, "label[for=sync-interval]", "同期の間隔").await;
+    wait_for_text(&c, "select#sync-interval", "1 時間ごと").await;
+    wait_for_text(&c, "form.add-endpoint h3", "医療機関を追加").await;
+    wait_for_text(&c, "button.add-demo", "デモ病院を追加").await;
+    c.find(Locator::Css("button.add-demo")).await.expect("add the demo hospital").click().await.expect("add it");
+    wait_for_text(&c, "section.sources .notice.note", "追加しました").await;
+    wait_for(&c, "li.endpoint[data-state=needs-sign-in]").await;
+    wait_for_text(&c, "li.endpoint .badge.state", "サインインが必要").await;
+    wait_for_text(&c, "li.endpoint dd.last-sync", "未同期").await;
+    let facts = wait_for_text(&c, "li.endpoint dl.endpoint-facts", "最終同期").await;
+    assert!(facts.contains("誰の記録") && facts.contains("未サインイン"), "{facts:?}");
+    wait_for_text(&c, "button.sign-in", "サインイン").await;
+    wait_for(&c, "button.sign-in").await.click().await.expect("sign in");
+    wait_for_text(&c, ".sign-in-panel.waiting .sign-in-message", "サインインしています").await;
+    let url = wait_for_start(&c, "p.sign-in-url", "http://127.0.0.1:").await;
+    tokio::task::spawn_blocking(move || {
+        let back = techo_demo::hospital::sign_in(url.trim(), techo_demo::hospital::Decision::Allow).expect("the demo hospital's sign-in page");
+        let page = reqwest::blocking::get(&back).expect("the app's redirect listener answers");
+        assert_eq!(page.status().as_u16(), 200);
+    })
+    .await
+    .expect("the browser's part");
+    wait_for_text(&c, ".sign-in-panel.done", "サインインしました").await;
+    wait_for(&c, "li.endpoint[data-state=ready]").await;
+    wait_for_text(&c, "button.sync-all", "すべて今すぐ同期").await;
+    wait_for(&c, "button.sync-all").await.click().await.expect("sync all");
+    wait_for(&c, "article.sync-report.ok").await;
+    let counts = wait_for_text(&c, "article.sync-report.ok .report-counts", "件受信").await;
+    assert!(counts.contains("新規") && counts.contains("更新") && counts.contains("変更なし"), "{counts:?}");
+    wait_for_text(&c, "article.sync-report.ok .badge.outcome", "同期しました").await;
+    wait_for_text(&c, "article.sync-report.ok .report-when", "所要時間").await;
+    wait_for_text(&c, "section.sync-reports h3", "最近の同期").await;
+    c.find(Locator::Css(".sign-in-panel button.sign-in-close")).await.expect("閉じる").click().await.expect("close the panel");
+    c.execute("window.scrollTo(0, 0)", vec![]).await.expect("scroll to the top");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let shot = c.screenshot().await.expect("screenshot");
+    save_screenshot(&shot, "sources-ja.png");
+    c.close().await.expect("close the session");
+    drop(driver);
+
+    // The reading entered in Japanese is in the vault like any other.
+    let bp = vault.run(["--json", "vitals", "list", "--person", &first.id, "--kind", "bp"]).ok().json();
+    assert!(bp.as_array().is_some_and(|l| l.iter().any(|r| r.to_string().contains("128"))), "the reading is in the vault");
+}
+
+/// Whether `s` reads like a Japanese date heading: `2025年10月20日`.
+fn is_japanese_day(s: &str) -> bool {
+    let Some((y, rest)) = s.split_once('年') else { return false };
+    let Some((m, rest)) = rest.split_once('月') else { return false };
+    let Some(d) = rest.strip_suffix('日') else { return false };
+    y.len() == 4 && [y, m, d].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The record in Japanese: the language is set once in Settings, then the persons table, the
+/// toolbar, the timeline (day headings as `2025年10月20日`, the category filter), the lab
+/// results view with a trend, a result's detail and search as you type (血圧) speak Japanese.
+#[tokio::test(flavor = "current_thread")]
+async fn the_record_reads_in_japanese() {
+    if !enabled() {
+        return;
+    }
+    let v = TempVault::new();
+    let file = v.tmp_dir().join("record.ndjson");
+    v.run(["gen", "--resources", "1500", "--facilities", "3", "--format", "ndjson", "--out"].map(String::from).into_iter().chain([file.display().to_string()])).ok();
+    v.run(["import".to_string(), file.display().to_string()]).ok();
+    let persons = v.run(["--json", "person", "list"]).ok().json();
+    let person = persons[0]["id"].to_string();
+    let expected = v.run(["--json", "search", "血圧", "--person", &person, "--limit", "100"]).ok().json();
+    let expected = expected.as_array().map_or(0, Vec::len);
+    assert!(expected > 0, "the generated record mentions 血圧");
+
+    let driver = Driver::start(&v);
+    let c = driver.client().await;
+    unlock(&c, &v.passphrase).await;
+    wait_for(&c, "table.persons").await;
+
+    // Settings: 日本語, then back to the persons.
+    c.find(Locator::Css("button.settings-open")).await.expect("the Settings button").click().await.expect("open settings");
+    wait_for(&c, "select#language").await.select_by_value("ja").await.expect("choose 日本語");
+    c.find(Locator::Css("button.save-settings")).await.expect("save").click().await.expect("save settings");
+    wait_for_text(&c, ".settings-saved", "保存しました").await;
+    c.find(Locator::Css("section.settings button.back")).await.expect("back").click().await.expect("back to persons");
+
+    // The persons table and the toolbar.
+    let head = wait_for_text(&c, "table.persons thead", "名前").await;
+    assert!(head.contains("続柄") && head.contains("記録の件数") && head.contains("種類別"), "{head:?}");
+    assert!(!head.to_lowercase().contains("name"), "{head:?}");
+    let summary = wait_for_text(&c, ".toolbar .summary", "件の記録").await;
+    assert!(summary.starts_with("1 人"), "{summary:?}");
+    wait_for_text(&c, ".toolbar button.sources-open", "医療機関").await;
+    wait_for_text(&c, ".toolbar button.lock", "ロック").await;
+    wait_for_text(&c, ".toolbar button.import-open", "取り込み").await;
+    wait_for_text(&c, "header .tagline", "保管庫").await;
+    wait_for_text(&c, "form.add-person h3", "家族を追加").await;
+    wait_for_text(&c, "button.add-person", "追加する").await;
+    let rels = c.find(Locator::Css("select#person-relationship")).await.expect("relationships").text().await.expect("words");
+    assert!(rels.contains("本人") && rels.contains("母") && rels.contains("配偶者"), "{rels:?}");
+
+    // The record: Japanese day headings and category names.
+    wait_for(&c, "button.person").await.click().await.expect("open the record");
+    wait_for(&c, ".timeline li.entry").await;
+    wait_for_loaded(&c, 100).await;
+    wait_for_text(&c, ".person-head", "件の記録").await;
+    wait_for_text(&c, "button.back", "全員の一覧").await;
+    wait_for_text(&c, "button.labs-open", "検査結果").await;
+    wait_for_text(&c, "button.vitals-open", "自宅での記録").await;
+    wait_for_text(&c, ".timeline-summary", "件の記録").await;
+    let placeholder = c.find(Locator::Css("#search")).await.expect("search").attr("placeholder").await.expect("attr").unwrap_or_default();
+    assert!(placeholder.contains("検索"), "{placeholder:?}");
+    let mut days = Vec::new();
+    for h in c.find_all(Locator::Css(".timeline li.day-head h3")).await.expect("day headings") {
+        days.push(h.text().await.expect("a heading's words"));
+    }
+    assert!(!days.is_empty(), "entries are grouped by day");
+    assert!(days.iter().all(|d| is_japanese_day(d) || d == "日付なし"), "Japanese day headings: {days:?}");
+    assert!(days.iter().any(|d| is_japanese_day(d)), "{days:?}");
+    let categories = wait_for_text(&c, "#filter-category", "すべての記録").await;
+    for w in ["診断名", "処方", "アレルギー", "検査結果", "予防接種", "処置", "受診", "文書", "自宅での記録"] {
+        assert!(categories.contains(w), "the category {w} in {categories:?}");
+    }
+    assert!(!categories.contains("Lab results"), "{categories:?}");
+    let filters = c.find(Locator::Css("form.filters")).await.expect("filters").text().await.expect("words");
+    assert!(filters.contains("分類") && filters.contains("提供元") && filters.contains("開始日"), "{filters:?}");
+    c.execute("window.scrollTo(0, 0)", vec![]).await.expect("scroll to the top");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let shot = c.screenshot().await.expect("screenshot");
+    save_screenshot(&shot, "record-ja.png");
+
+    // Lab results only: the summary says how many match, in Japanese.
+    c.find(Locator::Css("#filter-category")).await.expect("category filter").select_by_value("lab_results").await.expect("choose lab results");
+    wait_for_text(&c, ".timeline-summary", "該当する記録").await;
+    wait_for_text(&c, "button.clear-filters", "絞り込みを解除").await;
+    c.find(Locator::Css("button.clear-filters")).await.expect("clear").click().await.expect("clear the filters");
+
+    // The lab results view: the table's headers, the flags and a trend.
+    c.find(Locator::Css("button.labs-open")).await.expect("the lab results button").click().await.expect("open lab results");
+    wait_for(&c, "table.labs tr.lab-row").await;
+    wait_for_text(&c, ".labs-head h3", "検査結果").await;
+    wait_for_text(&c, "button.labs-close", "タイムライン").await;
+    let head = wait_for_text(&c, "table.labs thead", "検査項目").await;
+    for w in ["結果", "基準範囲", "判定", "検査日", "医療機関"] {
+        assert!(head.contains(w), "{w} in {head:?}");
+    }
+    let mut flags = Vec::new();
+    for f in c.find_all(Locator::Css("table.labs td.flag")).await.expect("flags") {
+        flags.push(f.text().await.expect("a flag"));
+    }
+    assert!(flags.iter().all(|f| ["", "高", "低", "異常"].contains(&f.trim())), "Japanese flags: {flags:?}");
+    let first_date = c.find(Locator::Css("table.labs tr.lab-row td:nth-child(5)")).await.expect("a date").text().await.expect("words");
+    assert!(is_japanese_day(first_date.trim()), "{first_date:?}");
+    let test = match option_value(&c, "#lab-test", "HbA1c").await {
+        Some(v) => v,
+        None => c.find(Locator::Css("#lab-test option")).await.expect("a test").attr("value").await.expect("value").expect("a value"),
+    };
+    c.find(Locator::Css("#lab-test")).await.expect("the test select").select_by_value(&test).await.expect("choose a test");
+    wait_for(&c, "svg.lab-chart circle.point").await;
+    let points = c.find_all(Locator::Css("svg.lab-chart circle.point")).await.expect("points").len();
+    assert!(points >= 2, "the trend has points: {points}");
+    wait_for_text(&c, ".chart-legend", "の結果").await;
+    wait_for_text(&c, "svg.lab-chart text.axis-date", "年").await;
+    wait_for_text(&c, "label.lab-test-choice", "推移").await;
+    c.execute("window.scrollTo(0, 0)", vec![]).await.expect("scroll to the top");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let shot = c.screenshot().await.expect("screenshot");
+    save_screenshot(&shot, "lab-trend-ja.png");
+
+    // A result's detail.
+    c.find(Locator::Css("table.labs button.lab-open")).await.expect("a result").click().await.expect("open it");
+    wait_for_text(&c, "aside.detail pre.json", "\"resourceType\"").await;
+    let detail = wait_for_text(&c, "aside.detail", "提供元").await;
+    assert!(detail.contains("版の履歴") && detail.contains("第 1 版") && detail.contains("受信"), "{detail:?}");
+    wait_for_text(&c, "aside.detail button.close", "閉じる").await;
+
+    // Search as you type: one character asks for more, in Japanese; two find records.
+    c.find(Locator::Css("button.labs-close")).await.expect("back to the timeline").click().await.expect("back");
+    let search = wait_for(&c, "#search").await;
+    search.send_keys("血").await.expect("type");
+    wait_for_text(&c, ".search-note", "2 文字以上").await;
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    search.send_keys("圧").await.expect("type");
+    wait_for(&c, ".results li.entry").await;
+    wait_for_text(&c, ".results-summary", "「血圧」の検索結果").await;
+    wait_for_text(&c, "button.clear", "タイムラインに戻る").await;
+    let found = c.find_all(Locator::Css(".results li.entry")).await.expect("results").len();
+    assert_eq!(found, expected, "the window finds what the CLI finds, without Enter");
+    let day = c.find(Locator::Css(".results section.day h3")).await.expect("a day").text().await.expect("words");
+    assert!(is_japanese_day(&day) || day == "日付なし", "{day:?}");
+    c.close().await.expect("close the session");
+    drop(driver);
+}

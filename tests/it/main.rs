@@ -9,6 +9,7 @@ mod consent;
 mod e2e;
 mod japanese;
 mod no_plaintext;
+mod package;
 mod roundtrip;
 mod sync;
 mod sync_peers;

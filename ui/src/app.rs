@@ -5,6 +5,7 @@
 use crate::consent::{Audit, Consent};
 use crate::first_run::FirstRun;
 use crate::i18n::t;
+use crate::i18n_record::{self as ir, tr};
 use crate::import::Import;
 use crate::settings::Settings;
 use crate::ipc::invoke;
@@ -84,6 +85,9 @@ pub fn App() -> Html {
     let open_pane = use_state(|| None::<Pane>);
     // The language of the screens translated so far (first run, import, settings).
     let lang = use_state(|| Language::En);
+    // The language now, for answers that arrive later (the auto-lock note).
+    let lang_now = use_mut_ref(|| Language::En);
+    *lang_now.borrow_mut() = *lang;
     // Counts the locks, so that an answer asked for before one is not shown after it.
     let locks = use_mut_ref(|| 0u64);
 
@@ -129,6 +133,7 @@ pub fn App() -> Html {
         let open_sources = open_sources.clone();
         let open_pane = open_pane.clone();
         let locks = locks.clone();
+        let lang_now = lang_now.clone();
         let unlocked = matches!(*screen, Screen::Unlocked { .. });
         use_effect_with(unlocked, move |unlocked| {
             let stop = Rc::new(Cell::new(false));
@@ -146,7 +151,7 @@ pub fn App() -> Html {
                                 open_person.set(None);
                                 open_sources.set(false);
                                 open_pane.set(None);
-                                notice.set(Some(Notice::Note(view::auto_lock_note(status.auto_lock_seconds))));
+                                notice.set(Some(Notice::Note(view::auto_lock_note(*lang_now.borrow(), status.auto_lock_seconds))));
                                 screen.set(Screen::Locked { path: status.vault_path });
                                 return;
                             }
@@ -390,13 +395,14 @@ pub fn App() -> Html {
         None => html! {},
     };
 
+    let l = *lang;
     let body = match &*screen {
-        Screen::Loading => html! { <p class="muted">{ "Opening your vault…" }</p> },
+        Screen::Loading => html! { <p class="muted">{ tr(l, "app.opening") }</p> },
         Screen::NoVault { path: None } => html! {
             <section class="card">
-                <h2>{ "No vault found" }</h2>
-                <p class="path">{ "(no default location on this system)" }</p>
-                <p class="muted">{ "Start Techo with TECHO_VAULT set to your vault's folder." }</p>
+                <h2>{ tr(l, "app.no_vault") }</h2>
+                <p class="path">{ tr(l, "app.no_default") }</p>
+                <p class="muted">{ tr(l, "app.set_env") }</p>
             </section>
         },
         Screen::NoVault { path } => html! {
@@ -404,16 +410,16 @@ pub fn App() -> Html {
         },
         Screen::Locked { path } => html! {
             <section class="card">
-                <h2>{ "Unlock your vault" }</h2>
+                <h2>{ tr(l, "unlock.title") }</h2>
                 if let Some(p) = path { <p class="path">{ p.clone() }</p> }
                 <form class="unlock" onsubmit={on_unlock}>
-                    <label for="passphrase">{ "Passphrase" }</label>
+                    <label for="passphrase">{ tr(l, "unlock.passphrase") }</label>
                     <input id="passphrase" type="password" ref={input.clone()}
                         autocomplete="current-password" autofocus=true
                         maxlength={techo_ipc::MAX_PASSPHRASE_CHARS.to_string()}
                         readonly={*busy} />
                     <button type="submit" disabled={*busy}>
-                        { if *busy { "Unlocking…" } else { "Unlock" } }
+                        { tr(l, if *busy { "unlock.busy" } else { "unlock.button" }) }
                     </button>
                 </form>
             </section>
@@ -422,13 +428,13 @@ pub fn App() -> Html {
             <section>
                 <div class="toolbar">
                     <p class="summary">
-                        { view::persons_label(persons.len()) }{ " · " }
-                        { view::format_count(view::total_resources(persons)) }{ " resources" }
+                        { view::persons_label(l, persons.len()) }{ " · " }
+                        { ir::count(l, "count.resources", view::total_resources(persons)) }
                     </p>
                     <div class="toolbar-actions">
                         // Not `secondary`: Lock stays the toolbar's one secondary button.
                         if !*open_sources {
-                            <button class="sources-open" onclick={on_open_sources}>{ "Sources" }</button>
+                            <button class="sources-open" onclick={on_open_sources}>{ tr(l, "toolbar.sources") }</button>
                         }
                         if !matches!(*open_pane, Some(Pane::Consent(_))) && !persons.is_empty() {
                             <button class="consent-open" onclick={on_open_pane(false)}>{ "Consent / 同意" }</button>
@@ -442,7 +448,7 @@ pub fn App() -> Html {
                         if *open_pane != Some(Pane::Settings) {
                             <button class="settings-open" onclick={on_open_settings}>{ t(*lang, "toolbar.settings") }</button>
                         }
-                        <button class="secondary lock" onclick={on_lock} disabled={*busy}>{ "Lock" }</button>
+                        <button class="secondary lock" onclick={on_lock} disabled={*busy}>{ tr(l, "toolbar.lock") }</button>
                     </div>
                 </div>
                 if *open_sources {
@@ -461,20 +467,20 @@ pub fn App() -> Html {
                         Callback::from(move |_| open_person.set(None))
                     }} />
                 } else if persons.is_empty() {
-                    <p class="muted">{ "This vault holds no persons yet: add one below, add a source (Sources), or import records with the techo command-line tool." }</p>
+                    <p class="muted">{ tr(l, "persons.empty") }</p>
                     <PersonsEditor persons={persons.clone()} on_persons={on_sources_persons.clone()} />
                 } else {
                     <table class="persons">
                         <thead>
                             <tr>
-                                <th>{ "Name" }</th>
-                                <th>{ "Relationship" }</th>
-                                <th class="num">{ "Resources" }</th>
-                                <th>{ "By type" }</th>
+                                <th>{ tr(l, "persons.name") }</th>
+                                <th>{ tr(l, "persons.relationship") }</th>
+                                <th class="num">{ tr(l, "persons.resources") }</th>
+                                <th>{ tr(l, "persons.by_type") }</th>
                             </tr>
                         </thead>
                         <tbody>
-                            { for persons.iter().map(|p| person_row(p, open_person.clone())) }
+                            { for persons.iter().map(|p| person_row(l, p, open_person.clone())) }
                         </tbody>
                     </table>
                     <PersonsEditor persons={persons.clone()} on_persons={on_sources_persons.clone()} />
@@ -483,20 +489,23 @@ pub fn App() -> Html {
         },
     };
 
+    // Every component below reads the language with `use_context::<Language>()`.
     html! {
+        <ContextProvider<Language> context={*lang}>
         <main onclick={on_activity.reform(|_: MouseEvent| ())} onkeydown={on_activity.reform(|_: KeyboardEvent| ())}
             onwheel={on_activity.reform(|_: WheelEvent| ())}>
             <header>
                 <h1>{ "Techo" }</h1>
-                <span class="tagline">{ "personal health vault" }</span>
+                <span class="tagline">{ tr(l, "app.tagline") }</span>
             </header>
             { notice_html }
             { body }
         </main>
+        </ContextProvider<Language>>
     }
 }
 
-fn person_row(p: &PersonSummary, open_person: UseStateHandle<Option<PersonSummary>>) -> Html {
+fn person_row(l: Language, p: &PersonSummary, open_person: UseStateHandle<Option<PersonSummary>>) -> Html {
     let open = {
         let p = p.clone();
         Callback::from(move |_: MouseEvent| open_person.set(Some(p.clone())))
@@ -504,13 +513,13 @@ fn person_row(p: &PersonSummary, open_person: UseStateHandle<Option<PersonSummar
     html! {
         <tr key={p.id.to_string()}>
             <td class="name"><button class="link person" onclick={open}>{ p.display_name.clone() }</button></td>
-            <td>{ view::relationship_label(p.relationship.as_deref()) }</td>
+            <td>{ view::relationship_label(l, p.relationship.as_deref()) }</td>
             <td class="num">{ view::format_count(p.resource_count) }</td>
             <td>
                 <ul class="types">
                     { for view::sorted_types(&p.by_type).into_iter().map(|t| html! {
                         <li>
-                            <span class="type">{ t.resource_type }</span>
+                            <span class="type" title={t.resource_type.clone()}>{ ir::resource_type(l, &t.resource_type) }</span>
                             <span class="count">{ view::format_count(t.count) }</span>
                         </li>
                     }) }

@@ -3,7 +3,7 @@
 //! reference range as a band). No browser APIs; tested natively.
 
 use crate::vitals_view::{coord, y_range, Frame};
-use techo_ipc::{LabCode, LabRow, LabTest};
+use techo_ipc::{LabCode, Language, LabRow, LabTest};
 
 /// A number as written for people: at most 3 decimals, no trailing zeros (`7.2`, `120`).
 pub fn number(v: f64) -> String {
@@ -37,14 +37,16 @@ pub fn range_label(r: &LabRow) -> String {
     }
 }
 
-/// The flag's words and CSS class: high, low, abnormal; `None` when normal or unknown.
-pub fn flag_label(flag: Option<&str>) -> Option<(&'static str, &'static str)> {
-    match flag? {
-        "H" | "HH" | "HU" | ">" => Some(("High", "high")),
-        "L" | "LL" | "LU" | "<" => Some(("Low", "low")),
-        "N" => None,
-        _ => Some(("Abnormal", "abnormal")),
-    }
+/// The flag's words (in `lang`: High/高, Low/低, Abnormal/異常) and CSS class (`high`, `low`,
+/// `abnormal`); `None` when normal or unknown.
+pub fn flag_label(lang: Language, flag: Option<&str>) -> Option<(&'static str, &'static str)> {
+    let class = match flag? {
+        "H" | "HH" | "HU" | ">" => "high",
+        "L" | "LL" | "LU" | "<" => "low",
+        "N" => return None,
+        _ => "abnormal",
+    };
+    Some((crate::i18n_record::tr(lang, &format!("flag.{class}")), class))
 }
 
 /// The test select's value of a code: `system|code`.
@@ -174,11 +176,14 @@ mod tests {
         assert_eq!(range_label(&lab(None, None, None, Some(30.0))), "≤ 30");
         assert_eq!(number(120.0), "120");
         assert_eq!(number(0.1 + 0.2), "0.3");
-        assert_eq!(flag_label(Some("H")), Some(("High", "high")));
-        assert_eq!(flag_label(Some("LL")), Some(("Low", "low")));
-        assert_eq!(flag_label(Some("A")), Some(("Abnormal", "abnormal")));
-        assert_eq!(flag_label(Some("N")), None);
-        assert_eq!(flag_label(None), None);
+        assert_eq!(flag_label(Language::En, Some("H")), Some(("High", "high")));
+        assert_eq!(flag_label(Language::En, Some("LL")), Some(("Low", "low")));
+        assert_eq!(flag_label(Language::En, Some("A")), Some(("Abnormal", "abnormal")));
+        assert_eq!(flag_label(Language::En, Some("N")), None);
+        assert_eq!(flag_label(Language::En, None), None);
+        assert_eq!(flag_label(Language::Ja, Some("H")), Some(("高", "high")));
+        assert_eq!(flag_label(Language::Ja, Some("<")), Some(("低", "low")));
+        assert_eq!(flag_label(Language::Ja, Some("AA")), Some(("異常", "abnormal")));
     }
 
     #[test]

@@ -2,12 +2,13 @@
 //! range, flag, date, facility; paged from the shell) and the trend of one test, chosen by its
 //! code, drawn as SVG with the reference range as a band (`labs.rs` scales it).
 
+use crate::i18n_record::{self as ir, tr, trf};
 use crate::ipc::invoke;
 use crate::labs::{self, Trend};
 use crate::record::local;
 use crate::view;
 use crate::vitals_view as vv;
-use techo_ipc::{LabCode, LabResultsArgs, LabResultsCmd, LabRow, LabTest, LabTestsArgs, LabTestsCmd, TimelineCursor, TimelineFilter};
+use techo_ipc::{LabCode, Language, LabResultsArgs, LabResultsCmd, LabRow, LabTest, LabTestsArgs, LabTestsCmd, TimelineCursor, TimelineFilter};
 use web_sys::HtmlSelectElement;
 use yew::platform::spawn_local;
 use yew::prelude::*;
@@ -31,12 +32,13 @@ fn epoch_ms(at: &str) -> Option<f64> {
     (!t.is_nan()).then_some(t)
 }
 
-fn day(at: Option<&str>) -> String {
-    at.and_then(local).map(|(d, _)| d).unwrap_or_default()
+fn day(lang: Language, at: Option<&str>) -> String {
+    at.and_then(local).map(|(d, _)| ir::day_label(lang, &d)).unwrap_or_default()
 }
 
 #[component]
 pub fn LabsView(props: &Props) -> Html {
+    let lang = use_context::<Language>().unwrap_or(Language::En);
     let tests = use_state(Vec::<LabTest>::new);
     let chosen = use_state(|| None::<LabCode>);
     let table = use_state(Vec::<LabRow>::new);
@@ -157,18 +159,18 @@ pub fn LabsView(props: &Props) -> Html {
     let chosen_key = chosen.as_ref().map(labs::test_key).unwrap_or_default();
     let chosen_test = labs::test_of(&tests, &chosen_key).cloned();
     let chart = match (&*points, &chosen_test) {
-        (None, Some(_)) => html! { <p class="muted">{ "Loading the results…" }</p> },
+        (None, Some(_)) => html! { <p class="muted">{ tr(lang, "labs.loading") }</p> },
         (Some(rows), Some(t)) => match labs::trend(rows, epoch_ms) {
             Some(trend) => html! {
                 <>
-                    { trend_svg(&trend, rows, t) }
+                    { trend_svg(lang, &trend, rows, t) }
                     <p class="chart-legend muted">
-                        { format!("{} results of {}", view::format_count(trend.points.len() as u64), t.display) }
-                        if trend.band.is_some() { { " · the shaded band is the reference range" } }
+                        { ir::labs_legend(lang, trend.points.len(), &t.display) }
+                        if trend.band.is_some() { { tr(lang, "labs.band") } }
                     </p>
                 </>
             },
-            None => html! { <p class="muted">{ "This test has no numbers to draw." }</p> },
+            None => html! { <p class="muted">{ tr(lang, "labs.no_numbers") }</p> },
         },
         _ => html! {},
     };
@@ -176,12 +178,12 @@ pub fn LabsView(props: &Props) -> Html {
     html! {
         <section class="labs-view">
             <div class="labs-head">
-                <button class="secondary labs-close" onclick={on_back}>{ "← Timeline" }</button>
-                <h3>{ "Lab results" }</h3>
-                if let Some(s) = &props.source { <span class="muted">{ format!("from {s}") }</span> }
+                <button class="secondary labs-close" onclick={on_back}>{ tr(lang, "labs.back") }</button>
+                <h3>{ tr(lang, "labs.title") }</h3>
+                if let Some(s) = &props.source { <span class="muted">{ trf(lang, "labs.from", &[s]) }</span> }
             </div>
             if let Some(e) = &*error { <p class="notice error" role="alert">{ e.clone() }</p> }
-            <label class="lab-test-choice">{ "Trend of " }
+            <label class="lab-test-choice">{ tr(lang, "labs.trend_of") }
                 <select id="lab-test" onchange={on_choose}>
                     { for tests.iter().map(|t| {
                         let key = labs::test_key(&t.code);
@@ -191,18 +193,21 @@ pub fn LabsView(props: &Props) -> Html {
             </label>
             { chart }
             <table class="labs">
-                <thead><tr><th>{ "Test" }</th><th>{ "Value" }</th><th>{ "Reference range" }</th><th>{ "Flag" }</th><th>{ "Date" }</th><th>{ "Facility" }</th></tr></thead>
+                <thead><tr>
+                    <th>{ tr(lang, "labs.test") }</th><th>{ tr(lang, "labs.value") }</th><th>{ tr(lang, "labs.range") }</th>
+                    <th>{ tr(lang, "labs.flag") }</th><th>{ tr(lang, "labs.date") }</th><th>{ tr(lang, "labs.facility") }</th>
+                </tr></thead>
                 <tbody>
                     { for table.iter().map(|r| {
                         let (open, id) = (props.on_open.clone(), r.record_id);
-                        let flag = labs::flag_label(r.flag.as_deref());
+                        let flag = labs::flag_label(lang, r.flag.as_deref());
                         html! {
                             <tr class="lab-row" key={r.record_id.to_string()}>
                                 <td><button class="link lab-open" onclick={Callback::from(move |_: MouseEvent| open.emit(id))}>{ r.test.clone() }</button></td>
                                 <td class="value">{ labs::value_label(r) }</td>
                                 <td>{ labs::range_label(r) }</td>
                                 <td class={classes!("flag", flag.map(|f| f.1))}>{ flag.map(|f| f.0).unwrap_or("") }</td>
-                                <td>{ day(r.clinical_date.as_deref()) }</td>
+                                <td>{ day(lang, r.clinical_date.as_deref()) }</td>
                                 <td>{ r.source.clone() }</td>
                             </tr>
                         }
@@ -210,24 +215,24 @@ pub fn LabsView(props: &Props) -> Html {
                 </tbody>
             </table>
             if next.is_some() {
-                <button class="secondary more-labs" onclick={on_more} disabled={*busy}>{ "Show older results" }</button>
+                <button class="secondary more-labs" onclick={on_more} disabled={*busy}>{ tr(lang, "labs.more") }</button>
             } else if table.is_empty() && !*busy {
-                <p class="muted">{ "No lab results in this record." }</p>
+                <p class="muted">{ tr(lang, "labs.none") }</p>
             }
         </section>
     }
 }
 
 /// The trend of one test: the reference band, the line, a dot per result (red when flagged).
-fn trend_svg(t: &Trend, rows: &[LabRow], test: &LabTest) -> Html {
+fn trend_svg(lang: Language, t: &Trend, rows: &[LabRow], test: &LabTest) -> Html {
     let frame = t.frame;
     let bottom = vv::coord(vv::PLOT_BOTTOM);
     let date_y = vv::coord(vv::PLOT_BOTTOM + 20.0);
-    let first_day = day(rows[t.oldest].clinical_date.as_deref());
-    let last_day = day(rows[t.newest].clinical_date.as_deref());
+    let first_day = day(lang, rows[t.oldest].clinical_date.as_deref());
+    let last_day = day(lang, rows[t.newest].clinical_date.as_deref());
     html! {
         <svg class="lab-chart" viewBox={format!("0 0 {} {}", vv::VIEW_W, vv::VIEW_H)} width="100%"
-            aria-label={format!("{}: trend of the results", test.display)}>
+            aria-label={trf(lang, "labs.chart", &[&test.display])}>
             if let Some((top, low)) = t.band {
                 <rect class="ref-band" x={vv::coord(vv::PLOT_LEFT)} y={vv::coord(top)} width={vv::coord(vv::PLOT_RIGHT - vv::PLOT_LEFT)} height={vv::coord(low - top)} />
             }
@@ -251,10 +256,10 @@ fn trend_svg(t: &Trend, rows: &[LabRow], test: &LabTest) -> Html {
             <polyline class="series value" points={labs::trend_line(&t.points)} />
             { for t.points.iter().map(|p| {
                 let r = &rows[p.index];
-                let flagged = labs::flag_label(r.flag.as_deref()).is_some();
+                let flagged = labs::flag_label(lang, r.flag.as_deref()).is_some();
                 html! {
                     <circle class={classes!("point", flagged.then_some("flagged"))} cx={vv::coord(p.x)} cy={vv::coord(p.y)} r="4">
-                        <title>{ vv::point_title(&format!("{} · {}", labs::value_label(r), r.source), r.clinical_date.as_deref().and_then(local)) }</title>
+                        <title>{ vv::point_title(&format!("{} · {}", labs::value_label(r), r.source), r.clinical_date.as_deref().and_then(local).map(|(d, tm)| (ir::day_label(lang, &d), tm))) }</title>
                     </circle>
                 }
             }) }

@@ -15,6 +15,12 @@ mod consent_view;
 mod first_run;
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // used by the wasm32 app only
 mod i18n;
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // used by the wasm32 app only
+mod i18n_record;
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // used by the wasm32 app only
+mod i18n_sources;
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // used by the wasm32 app only
+mod i18n_vitals;
 #[cfg(target_arch = "wasm32")]
 mod import;
 #[cfg(target_arch = "wasm32")]

@@ -2,8 +2,9 @@
 //! table. The shell answers the new person list, which goes up to the app.
 
 use crate::ipc::invoke;
+use crate::i18n_record::{tr, trf};
 use crate::view;
-use techo_ipc::{validate_person, AddPersonCmd, PersonFields, PersonSummary, RenamePersonArgs, RenamePersonCmd, RELATIONSHIPS};
+use techo_ipc::{validate_person, AddPersonCmd, Language, PersonFields, PersonSummary, RenamePersonArgs, RenamePersonCmd, RELATIONSHIPS};
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::platform::spawn_local;
 use yew::prelude::*;
@@ -29,17 +30,18 @@ fn select_value(r: &NodeRef) -> String {
     r.cast::<HtmlSelectElement>().map(|s| s.value()).unwrap_or_default()
 }
 
-fn relationship_options(blank: &'static str) -> Html {
+fn relationship_options(lang: Language, blank: &'static str) -> Html {
     html! {
         <>
             <option value="" selected=true>{ blank }</option>
-            { for RELATIONSHIPS.iter().map(|r| html! { <option value={*r}>{ view::relationship_label(Some(r)) }</option> }) }
+            { for RELATIONSHIPS.iter().map(|r| html! { <option value={*r}>{ view::relationship_label(lang, Some(r)) }</option> }) }
         </>
     }
 }
 
 #[component]
 pub fn PersonsEditor(props: &Props) -> Html {
+    let lang = use_context::<Language>().unwrap_or(Language::En);
     let notice = use_state(|| None::<Notice>);
     let busy = use_state(|| false);
     let (add_name, add_rel) = (use_node_ref(), use_node_ref());
@@ -67,7 +69,7 @@ pub fn PersonsEditor(props: &Props) -> Html {
                         if let Some(i) = add_name.cast::<HtmlInputElement>() {
                             i.set_value("");
                         }
-                        notice.set(Some(Notice::Note(format!("Added {name}."))));
+                        notice.set(Some(Notice::Note(trf(lang, "persons.added", &[&name]))));
                         on_persons.emit(list);
                     }
                     Err(e) => notice.set(Some(Notice::Error(e.message))),
@@ -86,7 +88,7 @@ pub fn PersonsEditor(props: &Props) -> Html {
                 return;
             }
             let Ok(person_id) = select_value(&which).parse::<i64>() else {
-                notice.set(Some(Notice::Error("Choose whom to rename.".into())));
+                notice.set(Some(Notice::Error(tr(lang, "persons.choose").into())));
                 return;
             };
             let name = input_value(&new_name).trim().to_owned();
@@ -103,7 +105,7 @@ pub fn PersonsEditor(props: &Props) -> Html {
                         if let Some(i) = new_name.cast::<HtmlInputElement>() {
                             i.set_value("");
                         }
-                        notice.set(Some(Notice::Note(format!("Renamed to {name}."))));
+                        notice.set(Some(Notice::Note(trf(lang, "persons.renamed", &[&name]))));
                         on_persons.emit(list);
                     }
                     Err(e) => notice.set(Some(Notice::Error(e.message))),
@@ -123,36 +125,36 @@ pub fn PersonsEditor(props: &Props) -> Html {
                 } }
             }
             <form class="add-person" onsubmit={on_add}>
-                <h3>{ "Add a person" }</h3>
-                <p class="muted">{ "Keep a family member's record too: a parent, a child, a partner." }</p>
+                <h3>{ tr(lang, "persons.add_title") }</h3>
+                <p class="muted">{ tr(lang, "persons.add_intro") }</p>
                 <div class="field">
-                    <label for="person-name">{ "Name" }</label>
+                    <label for="person-name">{ tr(lang, "persons.name") }</label>
                     <input id="person-name" type="text" ref={add_name} maxlength={max.clone()} autocomplete="off" />
                 </div>
                 <div class="field">
-                    <label for="person-relationship">{ "Relationship to you" }</label>
-                    <select id="person-relationship" ref={add_rel}>{ relationship_options("—") }</select>
+                    <label for="person-relationship">{ tr(lang, "persons.rel_to_you") }</label>
+                    <select id="person-relationship" ref={add_rel}>{ relationship_options(lang, "—") }</select>
                 </div>
-                <button type="submit" class="add-person" disabled={*busy}>{ "Add person" }</button>
+                <button type="submit" class="add-person" disabled={*busy}>{ tr(lang, "persons.add") }</button>
             </form>
             if !props.persons.is_empty() {
                 <form class="rename-person" onsubmit={on_rename}>
-                    <h3>{ "Rename a person" }</h3>
+                    <h3>{ tr(lang, "persons.rename_title") }</h3>
                     <div class="field">
-                        <label for="rename-which">{ "Who" }</label>
+                        <label for="rename-which">{ tr(lang, "persons.who") }</label>
                         <select id="rename-which" ref={which}>
                             { for props.persons.iter().map(|p| html! { <option value={p.id.to_string()}>{ p.display_name.clone() }</option> }) }
                         </select>
                     </div>
                     <div class="field">
-                        <label for="rename-name">{ "New name" }</label>
+                        <label for="rename-name">{ tr(lang, "persons.new_name") }</label>
                         <input id="rename-name" type="text" ref={new_name} maxlength={max} autocomplete="off" />
                     </div>
                     <div class="field">
-                        <label for="rename-relationship">{ "Relationship" }</label>
-                        <select id="rename-relationship" ref={new_rel}>{ relationship_options("(keep)") }</select>
+                        <label for="rename-relationship">{ tr(lang, "persons.relationship") }</label>
+                        <select id="rename-relationship" ref={new_rel}>{ relationship_options(lang, tr(lang, "persons.keep")) }</select>
                     </div>
-                    <button type="submit" class="rename-person" disabled={*busy}>{ "Rename" }</button>
+                    <button type="submit" class="rename-person" disabled={*busy}>{ tr(lang, "persons.rename") }</button>
                 </form>
             }
         </section>

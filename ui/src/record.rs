@@ -3,13 +3,14 @@
 //! 100,000 entries scroll smoothly), search as you type, a record's detail (sources, versions,
 //! JSON as text), the lab results view (`labs_screen.rs`) and the home vitals (`vitals.rs`).
 
+use crate::i18n_record::{self as ir, tr, trf};
 use crate::ipc::invoke;
 use crate::labs_screen::LabsView;
 use crate::view::{self, Line, SearchInput};
 use crate::vitals::Vitals;
 use std::time::Duration;
 use techo_ipc::{
-    PersonSummary, RecordArgs, RecordCategory, RecordCmd, RecordRow, RecordSource, RecordSourcesArgs, RecordSourcesCmd, RecordVersionArgs,
+    Language, PersonSummary, RecordArgs, RecordCategory, RecordCmd, RecordRow, RecordSource, RecordSourcesArgs, RecordSourcesCmd, RecordVersionArgs,
     RecordVersionCmd, RecordVersionView, RecordView, SearchArgs, SearchCmd, TimelineArgs, TimelineCmd, TimelineCursor, TimelineFilter,
 };
 use web_sys::{Element, HtmlInputElement, HtmlSelectElement};
@@ -40,13 +41,13 @@ pub(crate) fn local(iso: &str) -> Option<(String, String)> {
     ))
 }
 
-fn entry_button(r: &RecordRow, time: String, open: &Callback<i64>) -> Html {
+fn entry_button(lang: Language, r: &RecordRow, time: String, open: &Callback<i64>) -> Html {
     let id = r.record_id;
     let open = open.clone();
     html! {
         <button class="entry-open" onclick={Callback::from(move |_: MouseEvent| open.emit(id))}>
             <span class="time">{ time }</span>
-            <span class="rtype">{ r.resource_type.clone() }</span>
+            <span class="rtype" title={r.resource_type.clone()}>{ ir::resource_type(lang, &r.resource_type) }</span>
             <span class="label">{ view::row_label(r) }</span>
             <span class="source">{ r.source.clone() }</span>
         </button>
@@ -55,6 +56,7 @@ fn entry_button(r: &RecordRow, time: String, open: &Callback<i64>) -> Html {
 
 #[component]
 pub fn PersonView(props: &Props) -> Html {
+    let lang = use_context::<Language>().unwrap_or(Language::En);
     let rows = use_state(Vec::<RecordRow>::new);
     let next = use_state(|| None::<TimelineCursor>);
     let filter = use_state(TimelineFilter::default);
@@ -225,7 +227,7 @@ pub fn PersonView(props: &Props) -> Html {
                     return;
                 }
                 SearchInput::TooShort => {
-                    search_note.set(Some("Type at least 2 characters.".into()));
+                    search_note.set(Some(tr(lang, "search.too_short").into()));
                     return;
                 }
                 SearchInput::Ready(q) => q,
@@ -242,7 +244,7 @@ pub fn PersonView(props: &Props) -> Html {
                         return;
                     }
                 }
-                search_note.set(Some("Searching…".into()));
+                search_note.set(Some(tr(lang, "search.searching").into()));
                 let answer = invoke::<SearchCmd>(&SearchArgs { person_id, text: query.clone(), limit: PAGE }).await;
                 if !searches.borrow().is_current(ticket) {
                     return;
@@ -357,10 +359,10 @@ pub fn PersonView(props: &Props) -> Html {
             <div class="entries results">
                 { for groups.into_iter().map(|(day, items)| html! {
                     <section class="day" key={day.clone()}>
-                        <h3>{ day }</h3>
+                        <h3>{ ir::day_label(lang, &day) }</h3>
                         <ul>
                             { for items.into_iter().map(|(time, r)| html! {
-                                <li class="entry" key={r.record_id.to_string()}>{ entry_button(r, time, &open) }</li>
+                                <li class="entry" key={r.record_id.to_string()}>{ entry_button(lang, r, time, &open) }</li>
                             }) }
                         </ul>
                     </section>
@@ -378,13 +380,13 @@ pub fn PersonView(props: &Props) -> Html {
             <ul class="vrows">
                 { for lines[start..end].iter().map(|line| match line {
                     Line::Day(day) => html! {
-                        <li class="day-head" key={format!("d{day}")}><h3>{ day.clone() }</h3></li>
+                        <li class="day-head" key={format!("d{day}")}><h3>{ ir::day_label(lang, day) }</h3></li>
                     },
                     Line::Entry { time, index } => {
                         let r = &rows[*index];
                         html! {
                             <li class="entry" key={r.record_id.to_string()} data-index={index.to_string()}>
-                                { entry_button(r, time.clone(), &open) }
+                                { entry_button(lang, r, time.clone(), &open) }
                             </li>
                         }
                     }
@@ -392,11 +394,11 @@ pub fn PersonView(props: &Props) -> Html {
             </ul>
             <svg class="spacer" aria-hidden="true" width="1" height={below.to_string()}></svg>
             if next.is_some() {
-                <button class="secondary more" onclick={on_more} disabled={*busy}>{ "Show older records" }</button>
+                <button class="secondary more" onclick={on_more} disabled={*busy}>{ tr(lang, "timeline.more") }</button>
             } else if !rows.is_empty() {
-                <p class="muted end">{ "That is everything in this record." }</p>
+                <p class="muted end">{ tr(lang, "timeline.end") }</p>
             } else if !*busy {
-                <p class="muted">{ if filter.is_empty() { "No records yet for this person." } else { "No records match these filters." } }</p>
+                <p class="muted">{ tr(lang, if filter.is_empty() { "timeline.none" } else { "timeline.no_match" }) }</p>
             }
         </div>
     };
@@ -405,15 +407,15 @@ pub fn PersonView(props: &Props) -> Html {
         Some((text, found)) => html! {
             <>
                 <p class="summary results-summary">
-                    { format!("{} result{} for “{}”", view::format_count(found.len() as u64), if found.len() == 1 { "" } else { "s" }, text) }
-                    { " " }<button class="secondary clear" onclick={on_clear}>{ "Back to the timeline" }</button>
+                    { ir::results_summary(lang, found.len(), text) }
+                    { " " }<button class="secondary clear" onclick={on_clear}>{ tr(lang, "search.back") }</button>
                 </p>
                 { results_list(found) }
             </>
         },
         None => html! {
             <>
-                <p class="summary muted timeline-summary">{ view::loaded_label(rows.len(), next.is_some(), !filter.is_empty()) }</p>
+                <p class="summary muted timeline-summary">{ view::loaded_label(lang, rows.len(), next.is_some(), !filter.is_empty()) }</p>
                 { timeline }
             </>
         },
@@ -432,48 +434,48 @@ pub fn PersonView(props: &Props) -> Html {
                 <aside class="detail">
                     <div class="detail-head">
                         <h3>{ view::row_label(&d.row) }</h3>
-                        <button class="secondary close" onclick={close_detail}>{ "Close" }</button>
+                        <button class="secondary close" onclick={close_detail}>{ tr(lang, "detail.close") }</button>
                     </div>
                     <p class="muted">
-                        { d.row.resource_type.clone() }
-                        { d.row.clinical_date.as_deref().and_then(local).map(|(day, time)| format!(" · {day} {time}")).unwrap_or_default() }
-                        { format!(" · version {}", d.row.version) }
-                        if d.earlier_versions > 0 { { format!(" ({} earlier kept)", d.earlier_versions) } }
+                        { ir::resource_type(lang, &d.row.resource_type) }
+                        { d.row.clinical_date.as_deref().and_then(local).map(|(day, time)| format!(" · {}", ir::day_time_label(lang, &day, &time))).unwrap_or_default() }
+                        { trf(lang, "detail.version", &[&d.row.version]) }
+                        if d.earlier_versions > 0 { { trf(lang, "detail.earlier", &[&d.earlier_versions]) } }
                     </p>
-                    <h4>{ "Sources" }</h4>
+                    <h4>{ tr(lang, "detail.sources") }</h4>
                     <ul class="sources">
                         { for d.sources.iter().map(|s| html! {
-                            <li>{ format!("{} ({}) · received {}", s.source, s.kind, s.received_at) }</li>
+                            <li>{ trf(lang, "detail.received", &[&s.source, &s.kind, &s.received_at]) }</li>
                         }) }
                     </ul>
-                    <h4>{ "Versions" }</h4>
+                    <h4>{ tr(lang, "detail.versions") }</h4>
                     <ul class="versions">
                         { for d.versions.iter().map(|v| {
                             let (open_version, n) = (open_version.clone(), v.version);
                             html! {
                                 <li>
                                     <button class="link version-open" onclick={Callback::from(move |_: MouseEvent| open_version.emit((record_id, n)))}>
-                                        { format!("Version {}", v.version) }
+                                        { trf(lang, "detail.version_n", &[&v.version]) }
                                     </button>
-                                    { format!(" · from {} · replaced {}", v.source, v.superseded_at) }
+                                    { trf(lang, "detail.replaced", &[&v.source, &v.superseded_at]) }
                                 </li>
                             }
                         }) }
                         <li class="current">
                             <button class="link version-open" onclick={open_current}>
-                                { format!("Version {current}") }
+                                { trf(lang, "detail.version_n", &[&current]) }
                             </button>
-                            { format!(" · current, from {}", d.row.source) }
+                            { trf(lang, "detail.current", &[&d.row.source]) }
                         </li>
                     </ul>
                     if let Some(v) = &*version {
                         if v.record_id == record_id {
-                            <h4>{ format!("FHIR JSON of version {}", v.version) }</h4>
+                            <h4>{ trf(lang, "detail.json_of", &[&v.version]) }</h4>
                             // Shown as text: nothing in a record is ever run or loaded.
                             <pre class="json version-json">{ v.json.clone() }</pre>
                         }
                     }
-                    <h4>{ "FHIR JSON" }</h4>
+                    <h4>{ tr(lang, "detail.json") }</h4>
                     // Shown as text (the narrative `text.div` too): nothing in a record is ever run or loaded.
                     <pre class="json">{ d.json.clone() }</pre>
                 </aside>
@@ -489,25 +491,25 @@ pub fn PersonView(props: &Props) -> Html {
     let source = filter.source.clone().unwrap_or_default();
     let filters = html! {
         <form class="filters" onsubmit={Callback::from(|e: SubmitEvent| e.prevent_default())}>
-            <label>{ "Category " }
+            <label>{ tr(lang, "filter.category") }
                 <select id="filter-category" onchange={on_category}>
-                    { for view::category_options().into_iter().map(|(value, words)| html! {
+                    { for view::category_options(lang).into_iter().map(|(value, words)| html! {
                         <option value={value} selected={value == category}>{ words }</option>
                     }) }
                 </select>
             </label>
-            <label>{ "Source " }
+            <label>{ tr(lang, "filter.source") }
                 <select id="filter-source" onchange={on_source}>
-                    <option value="" selected={source.is_empty()}>{ "All facilities and home" }</option>
+                    <option value="" selected={source.is_empty()}>{ tr(lang, "filter.all_sources") }</option>
                     { for sources.iter().map(|s| html! {
                         <option value={s.name.clone()} selected={s.name == source}>{ format!("{} ({})", s.name, view::format_count(s.records)) }</option>
                     }) }
                 </select>
             </label>
-            <label>{ "From " }<input id="filter-from" type="date" value={filter.from.clone().unwrap_or_default()} onchange={on_day(true)} /></label>
-            <label>{ "To " }<input id="filter-to" type="date" value={filter.to.clone().unwrap_or_default()} onchange={on_day(false)} /></label>
+            <label>{ tr(lang, "filter.from") }<input id="filter-from" type="date" value={filter.from.clone().unwrap_or_default()} onchange={on_day(true)} /></label>
+            <label>{ tr(lang, "filter.to") }<input id="filter-to" type="date" value={filter.to.clone().unwrap_or_default()} onchange={on_day(false)} /></label>
             if !filter.is_empty() {
-                <button type="button" class="secondary clear-filters" onclick={on_clear_filters}>{ "Clear filters" }</button>
+                <button type="button" class="secondary clear-filters" onclick={on_clear_filters}>{ tr(lang, "filter.clear") }</button>
             }
         </form>
     };
@@ -515,17 +517,17 @@ pub fn PersonView(props: &Props) -> Html {
     html! {
         <section class="person-view">
             <div class="person-head">
-                <button class="secondary back" onclick={on_back}>{ "← All persons" }</button>
+                <button class="secondary back" onclick={on_back}>{ tr(lang, "record.back") }</button>
                 <h2 class="whose">{ props.person.display_name.clone() }</h2>
-                <span class="muted">{ format!("{} records", view::format_count(props.person.resource_count)) }</span>
+                <span class="muted">{ ir::count(lang, "record.count", props.person.resource_count) }</span>
                 // Not `secondary`: "← All persons" stays the head's one secondary button.
-                <button class="labs-open" onclick={on_open_labs}>{ "Lab results" }</button>
-                <button class="vitals-open" onclick={on_open_vitals}>{ "Home vitals" }</button>
+                <button class="labs-open" onclick={on_open_labs}>{ tr(lang, "record.labs") }</button>
+                <button class="vitals-open" onclick={on_open_vitals}>{ tr(lang, "record.vitals") }</button>
             </div>
             <form class="search" onsubmit={on_search}>
-                <input id="search" type="search" ref={search_input} placeholder="Search this record as you type (血圧, HbA1c …)"
+                <input id="search" type="search" ref={search_input} placeholder={tr(lang, "search.placeholder")}
                     maxlength={techo_ipc::MAX_SEARCH_CHARS.to_string()} oninput={on_search_input} />
-                <button type="submit">{ "Search" }</button>
+                <button type="submit">{ tr(lang, "search.button") }</button>
             </form>
             if let Some(n) = &*search_note { <p class="muted search-note" role="status">{ n.clone() }</p> }
             if let Some(e) = &*error { <p class="notice error" role="alert">{ e.clone() }</p> }

@@ -6,6 +6,7 @@
 //! and nothing here logs. Asking the shell how a sync is going is not the person using the
 //! window: the polling below never sends `keep_alive`.
 
+use crate::i18n_sources::{tr, trf};
 use crate::ipc::invoke;
 use crate::record::local;
 use crate::sources_view as sv;
@@ -14,7 +15,7 @@ use std::future::Future;
 use std::rc::Rc;
 use techo_ipc::{
     validate_endpoint_url, validate_interval, AddDemoHospitalCmd, AddEndpointArgs, AddEndpointCmd, BeginSignInCmd,
-    EndpointArgs, EndpointView, EndpointsCmd, IpcError, NoArgs, PersonArgs, PersonSummariesCmd, PersonSummary,
+    EndpointArgs, EndpointView, EndpointsCmd, IpcError, Language, NoArgs, PersonArgs, PersonSummariesCmd, PersonSummary,
     SetSyncIntervalCmd, SignInPhase, SignInState, SignOutCmd, SyncIntervalArgs, SyncNowArgs, SyncNowCmd, SyncReport,
     SyncStatus, SyncStatusCmd, MAX_URL_CHARS, SYNC_INTERVALS,
 };
@@ -189,6 +190,8 @@ fn chosen_person(select: &NodeRef, persons: &[PersonSummary]) -> Option<i64> {
 
 #[component]
 pub fn Sources(props: &Props) -> Html {
+    // The app's language (English until the app provides one).
+    let lang = use_context::<Language>().unwrap_or(Language::En);
     let endpoints = use_state(|| None::<Vec<EndpointView>>);
     let persons = use_state(|| props.persons.clone());
     let status = use_state(|| None::<SyncStatus>);
@@ -304,9 +307,7 @@ pub fn Sources(props: &Props) -> Html {
             act(&busy, &shared.notice, async move {
                 let list = invoke::<SignOutCmd>(&EndpointArgs { endpoint_id }).await?;
                 s.endpoints.set(Some(list));
-                s.notice.set(Some(Notice::Note(format!(
-                    "Signed out of {name}. Its records stay in your vault."
-                ))));
+                s.notice.set(Some(Notice::Note(trf(lang, "signed_out", &[&name]))));
                 Ok(())
             });
         })
@@ -324,11 +325,11 @@ pub fn Sources(props: &Props) -> Html {
             act(&busy, &shared.notice, async move {
                 let ep = invoke::<AddDemoHospitalCmd>(&PersonArgs { person_id }).await?;
                 let next = if sv::offers_sign_in(ep.smart, ep.signed_in, ep.state) {
-                    "Next: sign in to it, then sync."
+                    tr(lang, "next_sign_in")
                 } else {
-                    "You can sync it now."
+                    tr(lang, "next_sync")
                 };
-                s.notice.set(Some(Notice::Note(format!("Added {}. {next}", ep.name))));
+                s.notice.set(Some(Notice::Note(trf(lang, "added", &[&ep.name, &next]))));
                 s.upsert(ep);
                 s.refresh_persons();
                 Ok(())
@@ -374,11 +375,11 @@ pub fn Sources(props: &Props) -> Html {
                     }
                 }
                 let next = if sv::offers_sign_in(ep.smart, ep.signed_in, ep.state) {
-                    "Next: sign in to it, then sync."
+                    tr(lang, "next_sign_in")
                 } else {
-                    "You can sync it now."
+                    tr(lang, "next_sync")
                 };
-                s.notice.set(Some(Notice::Note(format!("Added {}. {next}", ep.name))));
+                s.notice.set(Some(Notice::Note(trf(lang, "added", &[&ep.name, &next]))));
                 s.upsert(ep);
                 s.refresh_persons();
                 Ok(())
@@ -446,13 +447,10 @@ pub fn Sources(props: &Props) -> Html {
             let (phase, headline) = match si.phase {
                 SignInPhase::Waiting => (
                     "waiting",
-                    format!(
-                        "Signing in to {}: finish in your browser, then come back here.",
-                        si.endpoint
-                    ),
+                    trf(lang, "signing_in", &[&si.endpoint]),
                 ),
-                SignInPhase::Done => ("done", format!("Signed in to {}. You can sync it now.", si.endpoint)),
-                SignInPhase::Failed => ("failed", format!("Signing in to {} did not work.", si.endpoint)),
+                SignInPhase::Done => ("done", trf(lang, "signed_in_to", &[&si.endpoint])),
+                SignInPhase::Failed => ("failed", trf(lang, "sign_in_failed", &[&si.endpoint])),
             };
             html! {
                 <div class={classes!("sign-in-panel", phase)} role="status" aria-live="polite">
@@ -462,10 +460,10 @@ pub fn Sources(props: &Props) -> Html {
                         <p class="sign-in-detail">{ m.clone() }</p>
                     }
                     if si.phase == SignInPhase::Waiting {
-                        <p class="sign-in-hint">{ "If your browser did not open, open this address (click it to select it, then copy it into your browser):" }</p>
+                        <p class="sign-in-hint">{ tr(lang, "sign_in_hint") }</p>
                         <p class="sign-in-url" tabindex="0">{ si.authorize_url.clone() }</p>
                     } else {
-                        <button class="secondary sign-in-close" onclick={on_dismiss_sign_in}>{ "Close" }</button>
+                        <button class="secondary sign-in-close" onclick={on_dismiss_sign_in}>{ tr(lang, "close") }</button>
                     }
                 </div>
             }
@@ -475,15 +473,15 @@ pub fn Sources(props: &Props) -> Html {
     let interval_now = status.as_ref().and_then(|s| s.interval_minutes);
     let schedule_html = html! {
         <div class="schedule">
-            <label for="sync-interval">{ "Sync automatically" }</label>
+            <label for="sync-interval">{ tr(lang, "schedule") }</label>
             <select id="sync-interval" class="sync-interval" name="interval" onchange={on_interval}
                 disabled={*busy || status.is_none()}>
                 { for std::iter::once(None).chain(SYNC_INTERVALS.iter().copied().map(Some)).map(|m| html! {
-                    <option value={sv::interval_value(m)} selected={m == interval_now}>{ sv::interval_label(m) }</option>
+                    <option value={sv::interval_value(m)} selected={m == interval_now}>{ sv::interval_label(lang, m) }</option>
                 }) }
             </select>
             if let Some(secs) = status.as_ref().and_then(|s| s.interval_minutes.and(s.next_sync_in_seconds)) {
-                <span class="next-sync muted">{ sv::next_sync_label(secs) }</span>
+                <span class="next-sync muted">{ sv::next_sync_label(lang, secs) }</span>
             }
         </div>
     };
@@ -493,7 +491,7 @@ pub fn Sources(props: &Props) -> Html {
         <div class="sync-bar">
             <button class="sync-all" disabled={*busy || running || !has_endpoints}
                 onclick={on_sync.reform(|_: MouseEvent| Vec::new())}>
-                { if running { "Syncing…" } else { "Sync all now" } }
+                { if running { tr(lang, "syncing") } else { tr(lang, "sync_all") } }
             </button>
             { schedule_html }
         </div>
@@ -502,10 +500,10 @@ pub fn Sources(props: &Props) -> Html {
     let progress_html = match &*status {
         Some(s) if s.running => html! {
             <div class="sync-progress" role="status" aria-live="polite">
-                <p class="sync-progress-head">{ "Syncing: copying your records from each source…" }</p>
+                <p class="sync-progress-head">{ tr(lang, "progress_head") }</p>
                 <ul>
                     { for s.progress.iter().map(|p| html! {
-                        <li key={p.endpoint_id.to_string()} data-endpoint-id={p.endpoint_id.to_string()}>{ sv::progress_line(p) }</li>
+                        <li key={p.endpoint_id.to_string()} data-endpoint-id={p.endpoint_id.to_string()}>{ sv::progress_line(lang, p) }</li>
                     }) }
                 </ul>
             </div>
@@ -519,14 +517,14 @@ pub fn Sources(props: &Props) -> Html {
     };
 
     let list_html = match &*endpoints {
-        None if notice.is_none() => html! { <p class="muted">{ "Loading your sources…" }</p> },
+        None if notice.is_none() => html! { <p class="muted">{ tr(lang, "loading") }</p> },
         None => html! {},
         Some(list) if list.is_empty() => html! {
-            <p class="muted no-endpoints">{ "No sources yet. Add the demo hospital to try Techo, or add the FHIR address your hospital or clinic gave you." }</p>
+            <p class="muted no-endpoints">{ tr(lang, "empty") }</p>
         },
         Some(list) => html! {
             <ul class="endpoints">
-                { for list.iter().map(|ep| endpoint_card(ep, &persons, *busy, running, &on_sign_in, &on_sync, &on_sign_out)) }
+                { for list.iter().map(|ep| endpoint_card(lang, ep, &persons, *busy, running, &on_sign_in, &on_sync, &on_sign_out)) }
             </ul>
         },
     };
@@ -534,8 +532,8 @@ pub fn Sources(props: &Props) -> Html {
     let reports_html = match &*status {
         Some(s) if !s.reports.is_empty() => html! {
             <section class="sync-reports">
-                <h3>{ "Latest syncs" }</h3>
-                { for s.reports.iter().map(report_card) }
+                <h3>{ tr(lang, "latest") }</h3>
+                { for s.reports.iter().map(|r| report_card(lang, r)) }
             </section>
         },
         _ => html! {},
@@ -545,15 +543,15 @@ pub fn Sources(props: &Props) -> Html {
     let demo_html = if endpoints.is_some() && !has_demo {
         html! {
             <div class="demo-offer">
-                <p>{ "Want to try it first? The demo hospital is built into Techo and holds made-up (synthetic) records: add it, sign in, then sync." }</p>
+                <p>{ tr(lang, "demo_offer") }</p>
                 <div class="demo-actions">
                     if persons.len() > 1 {
-                        <label for="demo-person">{ "For" }</label>
+                        <label for="demo-person">{ tr(lang, "demo_for") }</label>
                         <select id="demo-person" ref={demo_person}>
                             { for persons.iter().map(|p| html! { <option value={p.id.to_string()}>{ p.display_name.clone() }</option> }) }
                         </select>
                     }
-                    <button class="add-demo" onclick={on_add_demo} disabled={*busy}>{ "Add the demo hospital" }</button>
+                    <button class="add-demo" onclick={on_add_demo} disabled={*busy}>{ tr(lang, "add_demo") }</button>
                 </div>
             </div>
         }
@@ -563,42 +561,42 @@ pub fn Sources(props: &Props) -> Html {
 
     let add_form = html! {
         <form class="add-endpoint" onsubmit={on_add_endpoint}>
-            <h3>{ "Add a source" }</h3>
-            <p class="muted">{ "Your hospital or clinic can give you the address of its FHIR server (it starts with https://)." }</p>
+            <h3>{ tr(lang, "add_title") }</h3>
+            <p class="muted">{ tr(lang, "add_intro") }</p>
             <div class="field">
-                <label for="endpoint-url">{ "FHIR address" }</label>
+                <label for="endpoint-url">{ tr(lang, "url") }</label>
                 <input id="endpoint-url" name="url" type="url" ref={url_input} required=true
                     placeholder="https://fhir.example-hospital.jp/r4" maxlength={MAX_URL_CHARS.to_string()}
                     autocomplete="off" spellcheck="false" readonly={*busy} />
             </div>
             <div class="field">
-                <label for="endpoint-name">{ "Name (optional)" }</label>
+                <label for="endpoint-name">{ tr(lang, "name") }</label>
                 <input id="endpoint-name" name="name" type="text" ref={name_input}
-                    placeholder="e.g. City Hospital" maxlength="200" autocomplete="off" readonly={*busy} />
+                    placeholder={tr(lang, "name_placeholder")} maxlength="200" autocomplete="off" readonly={*busy} />
             </div>
             if !persons.is_empty() {
                 <div class="field">
-                    <label for="endpoint-person">{ "Whose records" }</label>
+                    <label for="endpoint-person">{ tr(lang, "whose") }</label>
                     <select id="endpoint-person" name="person" ref={person_select} disabled={*busy}>
                         { for persons.iter().map(|p| html! { <option value={p.id.to_string()}>{ p.display_name.clone() }</option> }) }
                     </select>
                 </div>
             }
             <div class="field">
-                <label for="endpoint-patient">{ "Patient ID (optional, for servers without sign-in)" }</label>
+                <label for="endpoint-patient">{ tr(lang, "patient") }</label>
                 <input id="endpoint-patient" name="patient" type="text" ref={patient_input}
                     maxlength="200" autocomplete="off" spellcheck="false" readonly={*busy} />
             </div>
-            <button type="submit" disabled={*busy}>{ "Add source" }</button>
+            <button type="submit" disabled={*busy}>{ tr(lang, "add") }</button>
         </form>
     };
 
     html! {
         <section class="sources">
             <div class="sources-head">
-                <button class="secondary back sources-close" onclick={on_back}>{ "← Back to persons" }</button>
-                <h2>{ "Sources" }</h2>
-                <span class="muted">{ "The hospitals and clinics Techo copies your records from" }</span>
+                <button class="secondary back sources-close" onclick={on_back}>{ tr(lang, "back") }</button>
+                <h2>{ tr(lang, "title") }</h2>
+                <span class="muted">{ tr(lang, "subtitle") }</span>
             </div>
             { notice_html }
             { sign_in_html }
@@ -615,7 +613,9 @@ pub fn Sources(props: &Props) -> Html {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn endpoint_card(
+    lang: Language,
     ep: &EndpointView,
     persons: &[PersonSummary],
     busy: bool,
@@ -630,58 +630,58 @@ fn endpoint_card(
         <li class="endpoint" key={id.to_string()} data-endpoint-id={id.to_string()} data-state={sv::state_class(ep.state)}>
             <div class="endpoint-head">
                 <h3 class="endpoint-name">{ ep.name.clone() }</h3>
-                <span class={classes!("badge", "state", sv::state_class(ep.state))}>{ sv::state_label(ep.state) }</span>
-                if ep.demo { <span class="badge demo">{ "demo" }</span> }
+                <span class={classes!("badge", "state", sv::state_class(ep.state))}>{ sv::state_label(lang, ep.state) }</span>
+                if ep.demo { <span class="badge demo">{ tr(lang, "demo") }</span> }
             </div>
             <dl class="endpoint-facts">
                 if let Some(f) = &ep.facility {
-                    <dt>{ "Facility" }</dt><dd class="facility">{ f.clone() }</dd>
+                    <dt>{ tr(lang, "facility") }</dt><dd class="facility">{ f.clone() }</dd>
                 }
-                <dt>{ "Address" }</dt><dd class="base-url">{ ep.base_url.clone() }</dd>
-                <dt>{ "Whose records" }</dt><dd class="person">{ sv::person_name(persons, ep.person_id) }</dd>
-                <dt>{ "Sign-in" }</dt>
+                <dt>{ tr(lang, "address") }</dt><dd class="base-url">{ ep.base_url.clone() }</dd>
+                <dt>{ tr(lang, "whose") }</dt><dd class="person">{ sv::person_name(lang, persons, ep.person_id) }</dd>
+                <dt>{ tr(lang, "sign_in_row") }</dt>
                 <dd class="signed-in">{ match (ep.smart, ep.signed_in) {
-                    (false, _) => "not needed",
-                    (true, true) => "signed in",
-                    (true, false) => "not signed in",
+                    (false, _) => tr(lang, "not_needed"),
+                    (true, true) => tr(lang, "signed_in"),
+                    (true, false) => tr(lang, "not_signed_in"),
                 } }</dd>
-                <dt>{ "Last sync" }</dt><dd class="last-sync">{ sv::last_sync_label(ep.last_sync_at.as_deref(), local) }</dd>
+                <dt>{ tr(lang, "last_sync") }</dt><dd class="last-sync">{ sv::last_sync_label(lang, ep.last_sync_at.as_deref(), local) }</dd>
             </dl>
             if let Some(m) = &ep.message {
                 <p class="endpoint-message">{ m.clone() }</p>
             }
             <div class="endpoint-actions">
                 if sv::offers_sign_in(ep.smart, ep.signed_in, ep.state) {
-                    <button class="sign-in" disabled={busy} onclick={on_sign_in.reform(move |_: MouseEvent| id)}>{ "Sign in" }</button>
+                    <button class="sign-in" disabled={busy} onclick={on_sign_in.reform(move |_: MouseEvent| id)}>{ tr(lang, "sign_in") }</button>
                 }
                 <button class="secondary sync-one" disabled={busy || running}
-                    onclick={on_sync.reform(move |_: MouseEvent| vec![id])}>{ "Sync now" }</button>
+                    onclick={on_sync.reform(move |_: MouseEvent| vec![id])}>{ tr(lang, "sync_now") }</button>
                 if ep.signed_in {
                     <button class="secondary sign-out" disabled={busy}
-                        onclick={on_sign_out.reform(move |_: MouseEvent| (id, name.clone()))}>{ "Sign out" }</button>
+                        onclick={on_sign_out.reform(move |_: MouseEvent| (id, name.clone()))}>{ tr(lang, "sign_out") }</button>
                 }
             </div>
         </li>
     }
 }
 
-fn report_card(r: &SyncReport) -> Html {
+fn report_card(lang: Language, r: &SyncReport) -> Html {
     let (errors, more) = sv::first_errors(r);
     html! {
         <article class={classes!("sync-report", sv::outcome_class(&r.outcome))} key={r.endpoint_id.to_string()}
             data-endpoint-id={r.endpoint_id.to_string()}>
             <h4>
                 <span class="report-endpoint">{ r.endpoint.clone() }</span>
-                <span class="badge outcome">{ sv::outcome_label(&r.outcome) }</span>
+                <span class="badge outcome">{ sv::outcome_label(lang, &r.outcome) }</span>
             </h4>
-            <p class="report-counts">{ sv::report_summary(r) }</p>
+            <p class="report-counts">{ sv::report_summary(lang, r) }</p>
             <p class="report-when muted">
-                { format!("Started {} · took {}", sv::last_sync_label(Some(&r.started_at), local), sv::duration_label(r.duration_ms)) }
+                { trf(lang, "started_took", &[&sv::last_sync_label(lang, Some(&r.started_at), local), &sv::duration_label(lang, r.duration_ms)]) }
             </p>
             if !errors.is_empty() {
                 <ul class="report-errors">
                     { for errors.iter().map(|e| html! { <li>{ e.clone() }</li> }) }
-                    if more > 0 { <li class="more-errors">{ format!("and {more} more") }</li> }
+                    if more > 0 { <li class="more-errors">{ trf(lang, "more_errors", &[&more]) }</li> }
                 </ul>
             }
         </article>

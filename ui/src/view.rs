@@ -1,6 +1,7 @@
 //! Pure helpers for rendering: no browser APIs, tested natively.
 
-use techo_ipc::{PersonSummary, RecordRow, TypeCount};
+use crate::i18n_record as ir;
+use techo_ipc::{Language, PersonSummary, RecordRow, TypeCount};
 
 /// `1234567` → `"1,234,567"`.
 pub fn format_count(n: u64) -> String {
@@ -26,10 +27,10 @@ pub fn sorted_types(by_type: &[TypeCount]) -> Vec<TypeCount> {
     v
 }
 
-/// The relationship column: the core's label, or a dash when there is none.
-pub fn relationship_label(relationship: Option<&str>) -> String {
+/// The relationship column: the core's label (in `lang`), or a dash when there is none.
+pub fn relationship_label(lang: Language, relationship: Option<&str>) -> String {
     match relationship.map(str::trim) {
-        Some(r) if !r.is_empty() => r.to_string(),
+        Some(r) if !r.is_empty() => ir::relationship(lang, r),
         _ => "—".to_string(),
     }
 }
@@ -39,12 +40,12 @@ pub fn total_resources(persons: &[PersonSummary]) -> u64 {
     persons.iter().map(|p| p.resource_count).sum()
 }
 
-/// "1 person" / "3 persons".
-pub fn persons_label(n: usize) -> String {
+/// "1 person" / "3 persons" ("3 人").
+pub fn persons_label(lang: Language, n: usize) -> String {
     if n == 1 {
-        "1 person".to_string()
+        ir::tr(lang, "count.person1").to_string()
     } else {
-        format!("{} persons", format_count(n as u64))
+        ir::count(lang, "count.persons", n as u64)
     }
 }
 
@@ -173,31 +174,34 @@ pub fn search_input(text: &str) -> SearchInput {
 }
 
 /// The filter's category select: `(value, words)`, "All records" first.
-pub fn category_options() -> Vec<(&'static str, &'static str)> {
-    std::iter::once(("", "All records")).chain(techo_ipc::RecordCategory::ALL.iter().map(|c| (c.slug(), c.label()))).collect()
+pub fn category_options(lang: Language) -> Vec<(&'static str, &'static str)> {
+    std::iter::once(("", ir::tr(lang, "cat.all")))
+        .chain(techo_ipc::RecordCategory::ALL.iter().map(|c| (c.slug(), ir::category_label(lang, *c))))
+        .collect()
 }
 
-/// A summary of what the timeline shows: `"1,234 records loaded (more as you scroll)"`.
-pub fn loaded_label(n: usize, more: bool, filtered: bool) -> String {
-    let what = if filtered { "matching records" } else { "records" };
-    if more {
-        format!("{} {what} loaded; more as you scroll", format_count(n as u64))
-    } else {
-        format!("{} {what}", format_count(n as u64))
-    }
+/// A summary of what the timeline shows: `"1,234 records loaded; more as you scroll"`.
+pub fn loaded_label(lang: Language, n: usize, more: bool, filtered: bool) -> String {
+    let key = match (filtered, more) {
+        (false, false) => "loaded.records",
+        (true, false) => "loaded.matching",
+        (false, true) => "loaded.records_more",
+        (true, true) => "loaded.matching_more",
+    };
+    ir::count(lang, key, n as u64)
 }
 
 /// What the window says after the vault locked itself.
-pub fn auto_lock_note(seconds: u64) -> String {
+pub fn auto_lock_note(lang: Language, seconds: u64) -> String {
     let when = if seconds >= 60 && seconds % 60 == 0 {
         let m = seconds / 60;
-        if m == 1 { "1 minute".to_string() } else { format!("{m} minutes") }
+        if m == 1 { ir::tr(lang, "lock.minutes1").to_string() } else { ir::trf(lang, "lock.minutes", &[&m]) }
     } else if seconds == 1 {
-        "1 second".to_string()
+        ir::tr(lang, "lock.second1").to_string()
     } else {
-        format!("{seconds} seconds")
+        ir::trf(lang, "lock.seconds", &[&seconds])
     };
-    format!("Techo locked your vault after {when} without use. Enter your passphrase to continue.")
+    ir::trf(lang, "lock.note", &[&when])
 }
 
 #[cfg(test)]
@@ -337,28 +341,39 @@ mod tests {
 
     #[test]
     fn categories_in_the_select() {
-        let o = category_options();
+        let o = category_options(Language::En);
         assert_eq!(o[0], ("", "All records"));
         assert_eq!(o.len(), 11);
         assert!(o.contains(&("lab_results", "Lab results")) && o.contains(&("documents", "Documents & notes")));
         assert_eq!(techo_ipc::RecordCategory::from_slug("medications").map(|c| c.types().len()), Some(3));
-        assert_eq!(loaded_label(1234, true, false), "1,234 records loaded; more as you scroll");
-        assert_eq!(loaded_label(3, false, true), "3 matching records");
+        assert_eq!(loaded_label(Language::En, 1234, true, false), "1,234 records loaded; more as you scroll");
+        assert_eq!(loaded_label(Language::En, 3, false, true), "3 matching records");
+        assert_eq!(loaded_label(Language::En, 2000, false, false), "2,000 records");
+        let ja = category_options(Language::Ja);
+        assert_eq!(ja[0], ("", "すべての記録"));
+        assert!(ja.contains(&("lab_results", "検査結果")) && ja.contains(&("immunizations", "予防接種")));
+        assert_eq!(loaded_label(Language::Ja, 2000, false, false), "2,000 件の記録");
+        assert_eq!(loaded_label(Language::Ja, 3, false, true), "該当する記録 3 件");
+        assert!(loaded_label(Language::Ja, 1234, true, false).starts_with("1,234 件の記録を表示中"));
     }
 
     #[test]
     fn auto_lock_notes() {
-        assert!(auto_lock_note(600).contains("after 10 minutes without use"));
-        assert!(auto_lock_note(60).contains("after 1 minute without"));
-        assert!(auto_lock_note(3).contains("after 3 seconds"));
+        assert!(auto_lock_note(Language::En, 600).contains("after 10 minutes without use"));
+        assert!(auto_lock_note(Language::En, 60).contains("after 1 minute without"));
+        assert!(auto_lock_note(Language::En, 3).contains("after 3 seconds"));
+        assert!(auto_lock_note(Language::Ja, 600).starts_with("操作のない状態が 10 分続いたため"));
     }
 
     #[test]
     fn labels() {
-        assert_eq!(relationship_label(None), "—");
-        assert_eq!(relationship_label(Some("  ")), "—");
-        assert_eq!(relationship_label(Some("child")), "child");
-        assert_eq!(persons_label(1), "1 person");
-        assert_eq!(persons_label(3), "3 persons");
+        assert_eq!(relationship_label(Language::En, None), "—");
+        assert_eq!(relationship_label(Language::En, Some("  ")), "—");
+        assert_eq!(relationship_label(Language::En, Some("child")), "child");
+        assert_eq!(relationship_label(Language::Ja, Some("child")), "子");
+        assert_eq!(persons_label(Language::En, 1), "1 person");
+        assert_eq!(persons_label(Language::En, 3), "3 persons");
+        assert_eq!(persons_label(Language::Ja, 1), "1 人");
+        assert_eq!(persons_label(Language::Ja, 2000), "2,000 人");
     }
 }

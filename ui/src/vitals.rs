@@ -5,11 +5,12 @@
 //!
 //! Readings are health data: they are shown here and sent to the shell only, never logged.
 
+use crate::i18n_vitals::{self as iv, tr, trf};
 use crate::ipc::invoke;
 use crate::record::local;
 use crate::vitals_view as vv;
 use techo_ipc::{
-    AddDiaryCmd, AddVitalCmd, BpHandbook, DeleteEntryCmd, RecordIdArgs, BpHandbookCmd, DiariesCmd, DiaryOptions, DiaryOptionsCmd, DiaryView, HandbookArgs, NoArgs,
+    AddDiaryCmd, AddVitalCmd, BpHandbook, DeleteEntryCmd, RecordIdArgs, BpHandbookCmd, DiariesCmd, DiaryOptions, DiaryOptionsCmd, DiaryView, HandbookArgs, Language, NoArgs,
     PersonIdArgs, PersonSummary, SessionAvg, SetBpTargetCmd, VitalKindInfo, VitalKindsCmd, VitalPoint, VitalsArgs, VitalsCmd,
 };
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
@@ -180,6 +181,8 @@ fn prefill_now(field: &NodeRef) {
 
 #[component]
 pub fn Vitals(props: &Props) -> Html {
+    // The app's language (English until the app provides one).
+    let lang = use_context::<Language>().unwrap_or(Language::En);
     let person_id = props.person.id;
     let kinds = use_state(|| None::<Vec<VitalKindInfo>>);
     let kind = use_state(|| vv::DEFAULT_KIND.to_string());
@@ -356,7 +359,7 @@ pub fn Vitals(props: &Props) -> Html {
                 return;
             }
             let Some(k) = &current_kind else { return };
-            let args = match vv::vital_args(person_id, k, &fields.read()) {
+            let args = match vv::vital_args(lang, person_id, k, &fields.read()) {
                 Ok(a) => a,
                 Err(m) => {
                     notice.set(Some(Notice::Error(m)));
@@ -370,7 +373,7 @@ pub fn Vitals(props: &Props) -> Html {
             spawn_local(async move {
                 match invoke::<AddVitalCmd>(&args).await {
                     Ok(added) => {
-                        notice.set(Some(Notice::Note(vv::vital_saved_lines(&added))));
+                        notice.set(Some(Notice::Note(vv::vital_saved_lines(lang, &added))));
                         reloads.set(*reloads + 1);
                         if blood_pressure {
                             handbook_reloads.set(*handbook_reloads + 1);
@@ -420,7 +423,7 @@ pub fn Vitals(props: &Props) -> Html {
             if *saving {
                 return;
             }
-            let args = match vv::diary_args(person_id, &fields.read(&kind, joints.clone())) {
+            let args = match vv::diary_args(lang, person_id, &fields.read(&kind, joints.clone())) {
                 Ok(a) => a,
                 Err(m) => {
                     notice.set(Some(Notice::Error(m)));
@@ -435,7 +438,7 @@ pub fn Vitals(props: &Props) -> Html {
                     Ok(added) => {
                         fields.clear();
                         ticked.set(Vec::new());
-                        notice.set(Some(Notice::Note(vec![vv::diary_saved_line(added.duplicate).to_string()])));
+                        notice.set(Some(Notice::Note(vec![vv::diary_saved_line(lang, added.duplicate).to_string()])));
                         reloads.set(*reloads + 1);
                     }
                     Err(e) => notice.set(Some(Notice::Error(e.message))),
@@ -452,7 +455,7 @@ pub fn Vitals(props: &Props) -> Html {
             if *saving {
                 return;
             }
-            let args = match vv::target_args(&input_value(&fields.systolic), &input_value(&fields.diastolic)) {
+            let args = match vv::target_args(lang, &input_value(&fields.systolic), &input_value(&fields.diastolic)) {
                 Ok(a) => a,
                 Err(m) => {
                     notice.set(Some(Notice::Error(m)));
@@ -465,7 +468,7 @@ pub fn Vitals(props: &Props) -> Html {
             spawn_local(async move {
                 match invoke::<SetBpTargetCmd>(&args).await {
                     Ok(t) => {
-                        notice.set(Some(Notice::Note(vec![format!("Target saved: {}/{} mmHg.", t.systolic, t.diastolic)])));
+                        notice.set(Some(Notice::Note(vec![trf(lang, "target_saved", &[&t.systolic, &t.diastolic])])));
                         reloads.set(*reloads + 1);
                     }
                     Err(e) => notice.set(Some(Notice::Error(e.message))),
@@ -500,26 +503,26 @@ pub fn Vitals(props: &Props) -> Html {
                 html! {
                     <div class="vital-fields bp" key={k.slug.clone()}>
                         <div class="field">
-                            <label for="systolic">{ "Upper (systolic), mmHg" }</label>
+                            <label for="systolic">{ tr(lang, "systolic") }</label>
                             <input id="systolic" name="systolic" type="text" inputmode="decimal" ref={fields.systolic.clone()}
                                 required=true autocomplete="off" maxlength="10" placeholder="128" />
                         </div>
                         <div class="field">
-                            <label for="diastolic">{ "Lower (diastolic), mmHg" }</label>
+                            <label for="diastolic">{ tr(lang, "diastolic") }</label>
                             <input id="diastolic" name="diastolic" type="text" inputmode="decimal" ref={fields.diastolic.clone()}
                                 required=true autocomplete="off" maxlength="10" placeholder="82" />
                         </div>
                         <div class="field">
-                            <label for="pulse">{ "Pulse, /min (optional)" }</label>
+                            <label for="pulse">{ tr(lang, "pulse") }</label>
                             <input id="pulse" name="pulse" type="text" inputmode="decimal" ref={fields.pulse.clone()}
                                 autocomplete="off" maxlength="10" placeholder="70" />
                         </div>
                         <div class="field">
-                            <label for="bp-context">{ "When" }</label>
+                            <label for="bp-context">{ tr(lang, "bp_when") }</label>
                             <select id="bp-context" name="context" ref={fields.context.clone()}>
                                 <option value="" selected=true>{ "—" }</option>
-                                <option value="morning">{ "Morning" }</option>
-                                <option value="evening">{ "Evening" }</option>
+                                <option value="morning">{ tr(lang, "morning") }</option>
+                                <option value="evening">{ tr(lang, "evening") }</option>
                             </select>
                         </div>
                     </div>
@@ -528,12 +531,12 @@ pub fn Vitals(props: &Props) -> Html {
                 html! {
                     <div class="vital-fields one" key={k.slug.clone()}>
                         <div class="field">
-                            <label for="vital-value">{ "Value" }</label>
+                            <label for="vital-value">{ tr(lang, "value") }</label>
                             <input id="vital-value" name="value" type="text" inputmode="decimal" ref={fields.value.clone()}
                                 required=true autocomplete="off" maxlength="20" />
                         </div>
                         <div class="field">
-                            <label for="vital-unit">{ "Unit" }</label>
+                            <label for="vital-unit">{ tr(lang, "unit") }</label>
                             <select id="vital-unit" name="unit" ref={fields.unit.clone()}>
                                 { for vv::unit_options(k).into_iter().enumerate().map(|(i, (code, label))| html! {
                                     <option value={code} selected={i == 0}>{ label }</option>
@@ -546,30 +549,30 @@ pub fn Vitals(props: &Props) -> Html {
             html! {
                 <form class="vital-entry" onsubmit={on_save_vital}>
                     <div class="field">
-                        <label for="vital-kind">{ "Reading" }</label>
+                        <label for="vital-kind">{ tr(lang, "reading") }</label>
                         <select id="vital-kind" name="kind" onchange={on_kind}>
                             { for list.iter().map(|o| html! {
-                                <option value={o.slug.clone()} selected={o.slug == k.slug}>{ vv::kind_label(o) }</option>
+                                <option value={o.slug.clone()} selected={o.slug == k.slug}>{ vv::kind_label(lang, o) }</option>
                             }) }
                         </select>
                     </div>
                     { kind_fields }
                     <div class="field">
-                        <label for="vital-at">{ "Measured at" }</label>
+                        <label for="vital-at">{ tr(lang, "measured_at") }</label>
                         <input id="vital-at" name="at" type="datetime-local" ref={fields.at.clone()} />
                     </div>
                     <button type="submit" class="save-vital" disabled={*saving_vital}>
-                        { if *saving_vital { "Saving…" } else { "Save reading" } }
+                        { if *saving_vital { tr(lang, "saving") } else { tr(lang, "save_reading") } }
                     </button>
                 </form>
             }
         }
-        (Some(_), None) => html! { <p class="muted">{ "Techo offers no kinds of readings." }</p> },
-        (None, _) => html! { <p class="muted">{ "Loading…" }</p> },
+        (Some(_), None) => html! { <p class="muted">{ tr(lang, "no_kinds") }</p> },
+        (None, _) => html! { <p class="muted">{ tr(lang, "loading") }</p> },
     };
 
     let blood_pressure = current_kind.as_ref().is_some_and(|k| k.blood_pressure);
-    let kind_name = current_kind.as_ref().map(vv::kind_label).unwrap_or_default();
+    let kind_name = current_kind.as_ref().map(|k| vv::kind_label(lang, k)).unwrap_or_default();
     let bp_targets = vv::bp_targets(handbook.as_ref().map(|h| h.target));
     // Deleting a home entry (marked entered-in-error; the vault keeps it in its history).
     let on_delete_vital = {
@@ -579,7 +582,7 @@ pub fn Vitals(props: &Props) -> Html {
             spawn_local(async move {
                 match invoke::<DeleteEntryCmd>(&RecordIdArgs { record_id }).await {
                     Ok(_) => {
-                        notice.set(Some(Notice::Note(vec![vv::DELETED_NOTE.to_string()])));
+                        notice.set(Some(Notice::Note(vec![vv::deleted_note(lang).to_string()])));
                         reloads.set(*reloads + 1);
                         handbook_reloads.set(*handbook_reloads + 1);
                     }
@@ -595,7 +598,7 @@ pub fn Vitals(props: &Props) -> Html {
             spawn_local(async move {
                 match invoke::<DeleteEntryCmd>(&RecordIdArgs { record_id }).await {
                     Ok(_) => {
-                        notice.set(Some(Notice::Note(vec![vv::DELETED_NOTE.to_string()])));
+                        notice.set(Some(Notice::Note(vec![vv::deleted_note(lang).to_string()])));
                         reloads.set(*reloads + 1);
                     }
                     Err(e) => notice.set(Some(Notice::Error(e.message))),
@@ -605,13 +608,13 @@ pub fn Vitals(props: &Props) -> Html {
     };
 
     let readings_html = match (&*points, &current_kind) {
-        (None, _) | (_, None) => html! { <p class="muted">{ "Loading the readings…" }</p> },
+        (None, _) | (_, None) => html! { <p class="muted">{ tr(lang, "loading_readings") }</p> },
         (Some(list), Some(_)) => match vv::chart(list, blood_pressure, bp_targets, epoch_ms) {
-            None => html! { <p class="muted no-readings">{ "No readings yet: enter one above." }</p> },
+            None => html! { <p class="muted no-readings">{ tr(lang, "no_readings") }</p> },
             Some(c) => html! {
                 <>
-                    { chart_svg(&c, list, &kind_name) }
-                    { legend(blood_pressure, bp_targets) }
+                    { chart_svg(lang, &c, list, &kind_name) }
+                    { legend(lang, blood_pressure, bp_targets) }
                     <ul class="vital-list">
                         { for list.iter().take(vv::LIST_MAX).map(|p| html! {
                             <li class="vital" key={p.record_id.to_string()}>
@@ -619,11 +622,11 @@ pub fn Vitals(props: &Props) -> Html {
                                 <span class="value">{ p.label.clone() }</span>
                                 <span class="source">
                                     { p.source.clone() }
-                                    if p.home { { " " }<span class="badge home">{ "home" }</span> }
+                                    if p.home { { " " }<span class="badge home">{ tr(lang, "badge_home") }</span> }
                                 </span>
                                 if p.home {
-                                    <button class="secondary delete-entry" title="Delete this reading (it stays in the vault's history)"
-                                        onclick={on_delete_vital.reform({ let id = p.record_id; move |_: MouseEvent| id })}>{ "Delete" }</button>
+                                    <button class="secondary delete-entry" title={tr(lang, "delete_reading")}
+                                        onclick={on_delete_vital.reform({ let id = p.record_id; move |_: MouseEvent| id })}>{ tr(lang, "delete") }</button>
                                 }
                             </li>
                         }) }
@@ -634,23 +637,23 @@ pub fn Vitals(props: &Props) -> Html {
     };
 
     let dfields = &*diary_fields;
-    let chosen_diary = vv::diary_kind(&diary_kind).unwrap_or(vv::DIARY_KINDS[0].0);
+    let chosen_diary = vv::diary_kind(lang, &diary_kind).unwrap_or(vv::DIARY_KINDS[0].0);
     let diary_fields_html = match chosen_diary {
         "asthma" => html! {
             <div class="diary-fields asthma" key="asthma">
-                { choice_field("asthma-daytime", "Daytime symptoms", &dfields.daytime, &vv::DAYTIME_SYMPTOMS) }
-                { count_field("asthma-night", "Night awakenings", &dfields.night, "0") }
-                { count_field("asthma-puffs", "Reliever puffs", &dfields.puffs, "0") }
-                { count_field("asthma-pef-morning", "Peak flow morning, L/min", &dfields.pef_morning, "420") }
-                { count_field("asthma-pef-evening", "Peak flow evening, L/min", &dfields.pef_evening, "430") }
+                { choice_field("asthma-daytime", tr(lang, "daytime"), &dfields.daytime, &vv::DAYTIME_SYMPTOMS.map(|(v, _)| (v, vv::daytime_label(lang, v)))) }
+                { count_field("asthma-night", tr(lang, "night"), &dfields.night, "0") }
+                { count_field("asthma-puffs", tr(lang, "puffs"), &dfields.puffs, "0") }
+                { count_field("asthma-pef-morning", tr(lang, "pef_morning"), &dfields.pef_morning, "420") }
+                { count_field("asthma-pef-evening", tr(lang, "pef_evening"), &dfields.pef_evening, "430") }
             </div>
         },
         "joint-pain" => html! {
             <div class="diary-fields joint-pain" key="joint-pain">
                 <fieldset class="joints">
-                    <legend>{ "Painful joints" }</legend>
+                    <legend>{ tr(lang, "joints") }</legend>
                     { match &*diary_options {
-                        None => html! { <p class="muted">{ "Loading the joints…" }</p> },
+                        None => html! { <p class="muted">{ tr(lang, "loading_joints") }</p> },
                         Some(o) => html! {
                             { for o.joints.iter().map(|(code, label)| html! {
                                 <label class="joint" key={code.clone()}>
@@ -662,51 +665,51 @@ pub fn Vitals(props: &Props) -> Html {
                         },
                     } }
                 </fieldset>
-                { count_field("joint-severity", "Pain severity, 0–10", &dfields.severity, "5") }
-                { count_field("joint-stiffness", "Morning stiffness, minutes", &dfields.stiffness, "30") }
+                { count_field("joint-severity", tr(lang, "severity"), &dfields.severity, "5") }
+                { count_field("joint-stiffness", tr(lang, "stiffness"), &dfields.stiffness, "30") }
             </div>
         },
         _ => html! {
             <div class="diary-fields mood" key="mood">
-                { choice_field("diary-mood", "Mood", &dfields.mood, &vv::MOODS) }
+                { choice_field("diary-mood", tr(lang, "mood"), &dfields.mood, &vv::MOODS.map(|(v, _)| (v, vv::mood_label(lang, v)))) }
                 <div class="field wide">
-                    <label for="diary-symptoms">{ "Symptoms" }</label>
+                    <label for="diary-symptoms">{ tr(lang, "symptoms") }</label>
                     <textarea id="diary-symptoms" name="symptoms" rows="2" ref={dfields.symptoms.clone()}
-                        maxlength={techo_ipc::MAX_DIARY_TEXT_CHARS.to_string()} placeholder="e.g. 頭痛, cough since the morning" />
+                        maxlength={techo_ipc::MAX_DIARY_TEXT_CHARS.to_string()} placeholder={tr(lang, "symptoms_placeholder")} />
                 </div>
             </div>
         },
     };
     let diary_html = html! {
         <section class="diary">
-            <h3>{ "Diary" }</h3>
+            <h3>{ tr(lang, "diary") }</h3>
             <div class="field diary-kind">
-                <label for="diary-kind">{ "Which diary" }</label>
+                <label for="diary-kind">{ tr(lang, "which_diary") }</label>
                 <select id="diary-kind" name="diary-kind" onchange={on_diary_kind}>
-                    { for vv::DIARY_KINDS.iter().map(|(v, label)| html! {
-                        <option value={v.to_string()} selected={*v == chosen_diary}>{ *label }</option>
+                    { for vv::DIARY_KINDS.iter().map(|(v, _)| html! {
+                        <option value={v.to_string()} selected={*v == chosen_diary}>{ vv::diary_kind_label(lang, v) }</option>
                     }) }
                 </select>
             </div>
             <form class={classes!("diary-entry", chosen_diary)} onsubmit={on_save_diary}>
                 <div class="field">
-                    <label for="diary-at">{ "When" }</label>
+                    <label for="diary-at">{ tr(lang, "diary_when") }</label>
                     <input id="diary-at" name="at" type="datetime-local" ref={dfields.at.clone()} />
                 </div>
                 { diary_fields_html }
                 <div class="field wide">
-                    <label for="diary-note">{ "Note" }</label>
+                    <label for="diary-note">{ tr(lang, "note") }</label>
                     <textarea id="diary-note" name="note" rows="2" ref={dfields.note.clone()}
                         maxlength={techo_ipc::MAX_DIARY_TEXT_CHARS.to_string()} />
                 </div>
                 <button type="submit" class="save-diary" disabled={*saving_diary}>
-                    { if *saving_diary { "Saving…" } else { "Save diary entry" } }
+                    { if *saving_diary { tr(lang, "saving") } else { tr(lang, "save_diary") } }
                 </button>
             </form>
             { notice_html(&diary_notice) }
             { match &*diaries {
-                None => html! { <p class="muted">{ "Loading the diary…" }</p> },
-                Some(list) if list.is_empty() => html! { <p class="muted no-diary">{ "No diary entries yet." }</p> },
+                None => html! { <p class="muted">{ tr(lang, "loading_diary") }</p> },
+                Some(list) if list.is_empty() => html! { <p class="muted no-diary">{ tr(lang, "no_diary") }</p> },
                 Some(list) => html! {
                     <ul class="diary-list">
                         { for list.iter().take(vv::LIST_MAX).map(|d| html! {
@@ -714,8 +717,8 @@ pub fn Vitals(props: &Props) -> Html {
                                 <span class="when">{ when(&d.at) }</span>
                                 <span class="title">{ d.title.clone() }</span>
                                 <span class="summary">{ d.summary.clone() }</span>
-                                <button class="secondary delete-entry" title="Delete this entry (it stays in the vault's history)"
-                                    onclick={on_delete_diary.reform({ let id = d.record_id; move |_: MouseEvent| id })}>{ "Delete" }</button>
+                                <button class="secondary delete-entry" title={tr(lang, "delete_entry")}
+                                    onclick={on_delete_diary.reform({ let id = d.record_id; move |_: MouseEvent| id })}>{ tr(lang, "delete") }</button>
                             </li>
                         }) }
                     </ul>
@@ -763,11 +766,11 @@ pub fn Vitals(props: &Props) -> Html {
                 });
                 html! {
                     <td class={classes} tabindex="0" role="button" {onclick} {onkeydown}
-                        aria-label={format!("{key}: {} diary entries", indexes.len())}>
+                        aria-label={trf(lang, "day_entries", &[&key, &indexes.len()])}>
                         <span class="num">{ day }</span>
                         <span class="marks">
                             { for counts.iter().map(|(class, n)| html! {
-                                <span class={classes!("mark", *class)} title={format!("{}: {n}", vv::diary_kind_label(class))}>{ n }</span>
+                                <span class={classes!("mark", *class)} title={trf(lang, "kind_count", &[&vv::diary_kind_label(lang, class), n])}>{ n }</span>
                             }) }
                         </span>
                     </td>
@@ -778,13 +781,13 @@ pub fn Vitals(props: &Props) -> Html {
     let calendar_html = html! {
         <section class="diary-calendar">
             <div class="cal-head">
-                <button type="button" class="secondary cal-prev" onclick={on_month(-1)} aria-label="Previous month">{ "‹" }</button>
-                <h3 class="cal-month">{ vv::month_label(cal_y, cal_m) }</h3>
-                <button type="button" class="secondary cal-next" onclick={on_month(1)} aria-label="Next month">{ "›" }</button>
+                <button type="button" class="secondary cal-prev" onclick={on_month(-1)} aria-label={tr(lang, "prev_month")}>{ "‹" }</button>
+                <h3 class="cal-month">{ vv::month_label(lang, cal_y, cal_m) }</h3>
+                <button type="button" class="secondary cal-next" onclick={on_month(1)} aria-label={tr(lang, "next_month")}>{ "›" }</button>
             </div>
             <table class="calendar">
                 <thead>
-                    <tr>{ for vv::WEEKDAYS.iter().map(|d| html! { <th scope="col">{ *d }</th> }) }</tr>
+                    <tr>{ for iv::weekdays(lang).iter().map(|d| html! { <th scope="col">{ *d }</th> }) }</tr>
                 </thead>
                 <tbody>
                     { for vv::month_grid(cal_y, cal_m).into_iter().map(|week| html! {
@@ -793,8 +796,8 @@ pub fn Vitals(props: &Props) -> Html {
                 </tbody>
             </table>
             <p class="cal-legend">
-                { for vv::DIARY_KINDS.iter().map(|(class, label)| html! {
-                    <span class="legend-item"><span class={classes!("mark", *class)}></span>{ *label }</span>
+                { for vv::DIARY_KINDS.iter().map(|(class, _)| html! {
+                    <span class="legend-item"><span class={classes!("mark", *class)}></span>{ vv::diary_kind_label(lang, class) }</span>
                 }) }
             </p>
             if let Some(day) = &*cal_day {
@@ -820,61 +823,61 @@ pub fn Vitals(props: &Props) -> Html {
     let handbook_html = html! {
         <section class="bp-handbook">
             <div class="handbook-head">
-                <h3>{ "Blood-pressure handbook (家庭血圧手帳)" }</h3>
-                <button type="button" class="secondary print" onclick={on_print}>{ "Print" }</button>
+                <h3>{ tr(lang, "handbook") }</h3>
+                <button type="button" class="secondary print" onclick={on_print}>{ tr(lang, "print") }</button>
             </div>
             { match &*handbook {
                 Some(h) => html! {
                     <p class="handbook-target">
-                        { format!("Target: below {}/{} mmHg (upper/lower), morning and evening averages per week (Monday to Sunday).", h.target.systolic, h.target.diastolic) }
+                        { trf(lang, "handbook_target", &[&h.target.systolic, &h.target.diastolic]) }
                     </p>
                 },
                 None => html! {},
             } }
             <form class="bp-target" onsubmit={on_save_target}>
                 <div class="field">
-                    <label for="target-systolic">{ "Target upper, mmHg" }</label>
+                    <label for="target-systolic">{ tr(lang, "target_systolic") }</label>
                     <input id="target-systolic" name="target-systolic" type="text" inputmode="numeric" ref={target_fields.systolic.clone()}
                         autocomplete="off" maxlength="5" placeholder="135" />
                 </div>
                 <div class="field">
-                    <label for="target-diastolic">{ "Target lower, mmHg" }</label>
+                    <label for="target-diastolic">{ tr(lang, "target_diastolic") }</label>
                     <input id="target-diastolic" name="target-diastolic" type="text" inputmode="numeric" ref={target_fields.diastolic.clone()}
                         autocomplete="off" maxlength="5" placeholder="85" />
                 </div>
                 <button type="submit" class="save-target" disabled={*saving_target}>
-                    { if *saving_target { "Saving…" } else { "Save target" } }
+                    { if *saving_target { tr(lang, "saving") } else { tr(lang, "save_target") } }
                 </button>
             </form>
             { notice_html(&handbook_notice) }
             { match &*handbook {
-                None => html! { <p class="muted">{ "Loading the handbook…" }</p> },
+                None => html! { <p class="muted">{ tr(lang, "loading_handbook") }</p> },
                 Some(h) if h.weeks.is_empty() => html! {
-                    <p class="muted no-handbook">{ format!("No blood-pressure readings in the last {} weeks.", vv::HANDBOOK_WEEKS) }</p>
+                    <p class="muted no-handbook">{ trf(lang, "no_handbook", &[&vv::HANDBOOK_WEEKS]) }</p>
                 },
                 Some(h) => html! {
                     <>
                         <table class="handbook">
                             <thead>
                                 <tr>
-                                    <th scope="col">{ "Week from (Mon)" }</th>
-                                    <th scope="col">{ "Morning (朝)" }</th>
-                                    <th scope="col">{ "Evening (晩)" }</th>
-                                    <th scope="col" class="num">{ "Other times" }</th>
+                                    <th scope="col">{ tr(lang, "week_from") }</th>
+                                    <th scope="col">{ tr(lang, "week_morning") }</th>
+                                    <th scope="col">{ tr(lang, "week_evening") }</th>
+                                    <th scope="col" class="num">{ tr(lang, "week_other") }</th>
                                 </tr>
                             </thead>
                             <tbody>
                                 { for h.weeks.iter().map(|w| html! {
                                     <tr class="week" key={w.week_start.clone()}>
                                         <td class="week-start">{ w.week_start.clone() }</td>
-                                        { session_cell("morning", w.morning.as_ref()) }
-                                        { session_cell("evening", w.evening.as_ref()) }
+                                        { session_cell(lang, "morning", w.morning.as_ref()) }
+                                        { session_cell(lang, "evening", w.evening.as_ref()) }
                                         <td class="unclassified num">{ w.unclassified }</td>
                                     </tr>
                                 }) }
                             </tbody>
                         </table>
-                        <p class="handbook-legend muted">{ "Average upper/lower mmHg (number of readings), pulse /min; ▲ above the target." }</p>
+                        <p class="handbook-legend muted">{ tr(lang, "handbook_legend") }</p>
                     </>
                 },
             } }
@@ -884,8 +887,8 @@ pub fn Vitals(props: &Props) -> Html {
     html! {
         <section class="vitals">
             <div class="vitals-head">
-                <button class="secondary vitals-close" onclick={on_back}>{ "← Back to the record" }</button>
-                <h2 class="whose">{ props.person.display_name.clone() }<span class="muted">{ " · Home vitals" }</span></h2>
+                <button class="secondary vitals-close" onclick={on_back}>{ tr(lang, "back") }</button>
+                <h2 class="whose">{ props.person.display_name.clone() }<span class="muted">{ tr(lang, "title") }</span></h2>
             </div>
             { entry_form }
             { notice_html(&vital_notice) }
@@ -924,13 +927,13 @@ fn count_field(id: &'static str, label: &'static str, field: &NodeRef, placehold
 }
 
 /// A handbook cell: a week's morning or evening average, `above` (and marked ▲) over the target.
-fn session_cell(class: &'static str, avg: Option<&SessionAvg>) -> Html {
+fn session_cell(lang: Language, class: &'static str, avg: Option<&SessionAvg>) -> Html {
     match avg {
         None => html! { <td class={classes!(class, "none")}>{ "—" }</td> },
         Some(a) => html! {
             <td class={classes!(class, a.above_target.then_some("above"))}>
-                { vv::session_text(a) }
-                if a.above_target { <span class="above-mark" title="above the target">{ " ▲" }</span> }
+                { vv::session_text(lang, a) }
+                if a.above_target { <span class="above-mark" title={tr(lang, "above_target")}>{ " ▲" }</span> }
             </td>
         },
     }
@@ -938,7 +941,7 @@ fn session_cell(class: &'static str, avg: Option<&SessionAvg>) -> Html {
 
 /// The chart of a kind's readings: one line per series, a dot per reading (filled for home,
 /// hollow for a hospital's), ticks on the left, the first and last date below.
-fn chart_svg(c: &vv::Chart, points: &[VitalPoint], kind_name: &str) -> Html {
+fn chart_svg(lang: Language, c: &vv::Chart, points: &[VitalPoint], kind_name: &str) -> Html {
     let frame = c.frame;
     let first_day = local(&points[c.oldest].at).map(|(d, _)| d).unwrap_or_default();
     let last_day = local(&points[c.newest].at).map(|(d, _)| d).unwrap_or_default();
@@ -946,7 +949,7 @@ fn chart_svg(c: &vv::Chart, points: &[VitalPoint], kind_name: &str) -> Html {
     let date_y = vv::coord(vv::PLOT_BOTTOM + 20.0);
     html! {
         <svg class="vital-chart" viewBox={format!("0 0 {} {}", vv::VIEW_W, vv::VIEW_H)} width="100%"
-            aria-label={format!("{kind_name}: chart of the readings")}>
+            aria-label={trf(lang, "chart_label", &[&kind_name])}>
             <g class="axis">
                 <line class="axis-line" x1={vv::coord(vv::PLOT_LEFT)} y1={vv::coord(vv::PLOT_TOP)} x2={vv::coord(vv::PLOT_LEFT)} y2={bottom.clone()} />
                 <line class="axis-line" x1={vv::coord(vv::PLOT_LEFT)} y1={bottom.clone()} x2={vv::coord(vv::PLOT_RIGHT)} y2={bottom} />
@@ -967,9 +970,9 @@ fn chart_svg(c: &vv::Chart, points: &[VitalPoint], kind_name: &str) -> Html {
             { for c.targets.iter().map(|(y, v)| html! {
                 <>
                     <line class="target" x1={vv::coord(vv::PLOT_LEFT)} y1={vv::coord(*y)} x2={vv::coord(vv::PLOT_RIGHT)} y2={vv::coord(*y)}>
-                        <title>{ format!("Home target {v}") }</title>
+                        <title>{ trf(lang, "chart_home_target", &[v]) }</title>
                     </line>
-                    <text class="target-label" x={vv::coord(vv::PLOT_RIGHT - 2.0)} y={vv::coord(*y - 4.0)} text-anchor="end">{ format!("target {v}") }</text>
+                    <text class="target-label" x={vv::coord(vv::PLOT_RIGHT - 2.0)} y={vv::coord(*y - 4.0)} text-anchor="end">{ trf(lang, "chart_target", &[v]) }</text>
                 </>
             }) }
             { for c.series.iter().map(|s| html! {
@@ -990,15 +993,15 @@ fn chart_svg(c: &vv::Chart, points: &[VitalPoint], kind_name: &str) -> Html {
     }
 }
 
-fn legend(blood_pressure: bool, targets: [f64; 2]) -> Html {
+fn legend(lang: Language, blood_pressure: bool, targets: [f64; 2]) -> Html {
     html! {
         <p class="chart-legend">
-            <span class="legend-item"><span class="dot home"></span>{ "Entered at home" }</span>
-            <span class="legend-item"><span class="dot hospital"></span>{ "From a hospital, clinic or file" }</span>
+            <span class="legend-item"><span class="dot home"></span>{ tr(lang, "legend_home") }</span>
+            <span class="legend-item"><span class="dot hospital"></span>{ tr(lang, "legend_hospital") }</span>
             if blood_pressure {
-                <span class="legend-item"><span class="swatch systolic"></span>{ "Upper (systolic)" }</span>
-                <span class="legend-item"><span class="swatch diastolic"></span>{ "Lower (diastolic)" }</span>
-                <span class="legend-item"><span class="swatch target"></span>{ format!("Home targets {}/{} mmHg", targets[0], targets[1]) }</span>
+                <span class="legend-item"><span class="swatch systolic"></span>{ tr(lang, "legend_systolic") }</span>
+                <span class="legend-item"><span class="swatch diastolic"></span>{ tr(lang, "legend_diastolic") }</span>
+                <span class="legend-item"><span class="swatch target"></span>{ trf(lang, "legend_targets", &[&targets[0], &targets[1]]) }</span>
             }
         </p>
     }

@@ -1,9 +1,10 @@
 //! Pure helpers for the home vitals screen (entering readings and diary entries, the chart):
 //! no browser APIs, tested natively. Readings are health data: nothing here logs or prints.
 
+use crate::i18n_vitals::{tr, trf};
 use std::collections::BTreeMap;
 use techo_ipc::{
-    validate_bp_target, validate_diary, validate_local_time, AddDiaryArgs, AddVitalArgs, BpTargetArgs, SessionAvg, VitalAdded, VitalKindInfo, VitalPoint,
+    validate_bp_target, validate_diary, validate_local_time, AddDiaryArgs, AddVitalArgs, BpTargetArgs, Language, SessionAvg, VitalAdded, VitalKindInfo, VitalPoint,
 };
 
 /// The kind the screen opens on.
@@ -19,8 +20,6 @@ pub const DIARY_KINDS: [(&str, &str); 3] = [("mood", "Mood / symptoms"), ("asthm
 pub const DAYTIME_SYMPTOMS: [(u8, &str); 4] = [(0, "none"), (1, "mild"), (2, "moderate"), (3, "severe")];
 /// How many weeks the blood-pressure handbook shows, newest first.
 pub const HANDBOOK_WEEKS: u32 = 12;
-/// The calendar's columns, Monday first.
-pub const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 /// The mood select: value and words.
 pub const MOODS: [(u8, &str); 5] = [(1, "1 very bad"), (2, "2 bad"), (3, "3 so-so"), (4, "4 good"), (5, "5 very good")];
 
@@ -59,17 +58,17 @@ pub fn parse_number(text: &str) -> Result<Option<f64>, ()> {
 }
 
 /// A number the reading needs: an error sentence naming the field when it is blank or not a number.
-pub fn required_number(text: &str, what: &str) -> Result<f64, String> {
+pub fn required_number(lang: Language, text: &str, what: &str) -> Result<f64, String> {
     match parse_number(text) {
         Ok(Some(v)) => Ok(v),
-        Ok(None) => Err(format!("Enter the {what}.")),
-        Err(()) => Err(format!("The {what} is not a number: write it with digits, for example 36.8 or 36,8.")),
+        Ok(None) => Err(trf(lang, "err.enter", &[&what])),
+        Err(()) => Err(trf(lang, "err.not_number", &[&what])),
     }
 }
 
 /// A number the reading may have: `None` when blank, an error sentence when not a number.
-pub fn optional_number(text: &str, what: &str) -> Result<Option<f64>, String> {
-    parse_number(text).map_err(|()| format!("The {what} is not a number: write it with digits, or leave it empty."))
+pub fn optional_number(lang: Language, text: &str, what: &str) -> Result<Option<f64>, String> {
+    parse_number(text).map_err(|()| trf(lang, "err.not_number_optional", &[&what]))
 }
 
 /// The value of an `<input type=datetime-local>`: `YYYY-MM-DDTHH:MM` (`month` from 1).
@@ -87,8 +86,12 @@ pub fn chosen_kind<'a>(kinds: &'a [VitalKindInfo], slug: &str) -> Option<&'a Vit
     kinds.iter().find(|k| k.slug == slug).or_else(|| default_kind(kinds))
 }
 
-/// A kind's name as a select shows it: its English name, capitalised (`Blood pressure`).
-pub fn kind_label(kind: &VitalKindInfo) -> String {
+/// A kind's name as a select shows it: its English name, capitalised (`Blood pressure`), or
+/// its Japanese name (`血圧`, from the shell's `vital_kinds`; the English one when it has none).
+pub fn kind_label(lang: Language, kind: &VitalKindInfo) -> String {
+    if lang == Language::Ja && !kind.name_ja.trim().is_empty() {
+        return kind.name_ja.clone();
+    }
     let mut chars = kind.name_en.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
@@ -127,24 +130,28 @@ fn local_time(at: &str) -> Result<Option<String>, String> {
 }
 
 /// The `add_vital` arguments of a filled form, or the sentence saying what to fix.
-pub fn vital_args(person_id: i64, kind: &VitalKindInfo, form: &VitalForm) -> Result<AddVitalArgs, String> {
+pub fn vital_args(lang: Language, person_id: i64, kind: &VitalKindInfo, form: &VitalForm) -> Result<AddVitalArgs, String> {
     let mut args = AddVitalArgs { person_id, kind: kind.slug.clone(), ..Default::default() };
     if kind.blood_pressure {
-        args.systolic = Some(required_number(&form.systolic, "upper (systolic) pressure")?);
-        args.diastolic = Some(required_number(&form.diastolic, "lower (diastolic) pressure")?);
-        args.pulse = optional_number(&form.pulse, "pulse")?;
+        args.systolic = Some(required_number(lang, &form.systolic, tr(lang, "what.systolic"))?);
+        args.diastolic = Some(required_number(lang, &form.diastolic, tr(lang, "what.diastolic"))?);
+        args.pulse = optional_number(lang, &form.pulse, tr(lang, "what.pulse"))?;
         args.context = match form.context.trim() {
             "" => None,
             c @ ("morning" | "evening") => Some(c.to_string()),
-            _ => return Err("Choose morning, evening or nothing for when it was measured.".to_string()),
+            _ => return Err(tr(lang, "err.context").to_string()),
         };
     } else {
-        args.value = Some(required_number(&form.value, &kind.name_en)?);
+        let name = match lang {
+            Language::Ja if !kind.name_ja.trim().is_empty() => &kind.name_ja,
+            _ => &kind.name_en,
+        };
+        args.value = Some(required_number(lang, &form.value, name)?);
         let unit = form.unit.trim();
         args.unit = match unit {
             "" => None,
             u if kind.units.iter().any(|k| k == u) => Some(u.to_string()),
-            _ => return Err(format!("Choose one of the units offered for {}.", kind.name_en)),
+            _ => return Err(trf(lang, "err.unit", &[name])),
         };
     }
     args.at = local_time(&form.at)?;
@@ -152,7 +159,7 @@ pub fn vital_args(person_id: i64, kind: &VitalKindInfo, form: &VitalForm) -> Res
 }
 
 /// The mood select's value: `""` → none, `"1"`…`"5"`.
-pub fn parse_mood(value: &str) -> Result<Option<u8>, String> {
+pub fn parse_mood(lang: Language, value: &str) -> Result<Option<u8>, String> {
     match value.trim() {
         "" => Ok(None),
         v => v
@@ -160,14 +167,14 @@ pub fn parse_mood(value: &str) -> Result<Option<u8>, String> {
             .ok()
             .filter(|m| (1..=5).contains(m))
             .map(Some)
-            .ok_or_else(|| "Choose a mood from 1 (very bad) to 5 (very good).".to_string()),
+            .ok_or_else(|| tr(lang, "err.mood").to_string()),
     }
 }
 
 /// A whole number a diary may have (a count, L/min, minutes): `None` when blank, an error
 /// sentence naming the field when it is not a whole number ≥ 0.
-pub fn whole_number(text: &str, what: &str) -> Result<Option<u32>, String> {
-    let bad = || format!("The {what} is not a whole number: write it with digits (for example 3), or leave it empty.");
+pub fn whole_number(lang: Language, text: &str, what: &str) -> Result<Option<u32>, String> {
+    let bad = || trf(lang, "err.not_whole", &[&what]);
     match parse_number(text) {
         Ok(None) => Ok(None),
         Ok(Some(v)) if v.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&v) => Ok(Some(v as u32)),
@@ -176,7 +183,7 @@ pub fn whole_number(text: &str, what: &str) -> Result<Option<u32>, String> {
 }
 
 /// The daytime-symptoms select's value: `""` → none, `"0"`…`"3"`.
-pub fn parse_daytime(value: &str) -> Result<Option<u8>, String> {
+pub fn parse_daytime(lang: Language, value: &str) -> Result<Option<u8>, String> {
     match value.trim() {
         "" => Ok(None),
         v => v
@@ -184,23 +191,23 @@ pub fn parse_daytime(value: &str) -> Result<Option<u8>, String> {
             .ok()
             .filter(|m| *m <= 3)
             .map(Some)
-            .ok_or_else(|| "Choose daytime symptoms from none to severe.".to_string()),
+            .ok_or_else(|| tr(lang, "err.daytime").to_string()),
     }
 }
 
 /// A pain severity 0–10 (blank: not answered).
-pub fn parse_severity(text: &str) -> Result<Option<u8>, String> {
-    match whole_number(text, "pain severity")? {
+pub fn parse_severity(lang: Language, text: &str) -> Result<Option<u8>, String> {
+    match whole_number(lang, text, tr(lang, "what.severity"))? {
         None => Ok(None),
-        Some(v) => u8::try_from(v).ok().filter(|v| *v <= 10).map(Some).ok_or_else(|| "Choose a pain severity from 0 to 10.".to_string()),
+        Some(v) => u8::try_from(v).ok().filter(|v| *v <= 10).map(Some).ok_or_else(|| tr(lang, "err.severity").to_string()),
     }
 }
 
 /// The diary of a `select#diary-kind` value (`""`: the mood diary), or the sentence saying so.
-pub fn diary_kind(value: &str) -> Result<&'static str, String> {
+pub fn diary_kind(lang: Language, value: &str) -> Result<&'static str, String> {
     match value.trim() {
         "" => Ok(DIARY_KINDS[0].0),
-        v => DIARY_KINDS.iter().map(|k| k.0).find(|k| *k == v).ok_or_else(|| "Choose a diary: mood, asthma or joint pain.".to_string()),
+        v => DIARY_KINDS.iter().map(|k| k.0).find(|k| *k == v).ok_or_else(|| tr(lang, "err.diary_kind").to_string()),
     }
 }
 
@@ -226,17 +233,17 @@ pub struct DiaryForm {
 
 /// The `add_diary` arguments of a filled diary form (checked with [`validate_diary`]), or the
 /// sentence saying what to fix. Blank fields are left out, and so are the other diaries'.
-pub fn diary_args(person_id: i64, form: &DiaryForm) -> Result<AddDiaryArgs, String> {
+pub fn diary_args(lang: Language, person_id: i64, form: &DiaryForm) -> Result<AddDiaryArgs, String> {
     let text = |t: &str| Some(t.trim().to_string()).filter(|t| !t.is_empty());
-    let kind = diary_kind(&form.kind)?;
+    let kind = diary_kind(lang, &form.kind)?;
     let mut args = AddDiaryArgs { person_id, kind: Some(kind.to_string()), at: local_time(&form.at)?, note: text(&form.note), ..Default::default() };
     match kind {
         "asthma" => {
-            args.daytime_symptoms = parse_daytime(&form.daytime)?;
-            args.night_awakenings = whole_number(&form.night, "number of night awakenings")?;
-            args.reliever_puffs = whole_number(&form.puffs, "number of reliever puffs")?;
-            args.pef_morning = whole_number(&form.pef_morning, "morning peak flow")?;
-            args.pef_evening = whole_number(&form.pef_evening, "evening peak flow")?;
+            args.daytime_symptoms = parse_daytime(lang, &form.daytime)?;
+            args.night_awakenings = whole_number(lang, &form.night, tr(lang, "what.night"))?;
+            args.reliever_puffs = whole_number(lang, &form.puffs, tr(lang, "what.puffs"))?;
+            args.pef_morning = whole_number(lang, &form.pef_morning, tr(lang, "what.pef_morning"))?;
+            args.pef_evening = whole_number(lang, &form.pef_evening, tr(lang, "what.pef_evening"))?;
         }
         "joint-pain" => {
             for j in form.joints.iter().map(|j| j.trim()).filter(|j| !j.is_empty()) {
@@ -244,11 +251,11 @@ pub fn diary_args(person_id: i64, form: &DiaryForm) -> Result<AddDiaryArgs, Stri
                     args.joints.push(j.to_string());
                 }
             }
-            args.severity = parse_severity(&form.severity)?;
-            args.morning_stiffness_minutes = whole_number(&form.stiffness, "morning stiffness (minutes)")?;
+            args.severity = parse_severity(lang, &form.severity)?;
+            args.morning_stiffness_minutes = whole_number(lang, &form.stiffness, tr(lang, "what.stiffness"))?;
         }
         _ => {
-            args.mood = parse_mood(&form.mood)?;
+            args.mood = parse_mood(lang, &form.mood)?;
             args.symptoms = text(&form.symptoms);
         }
     }
@@ -261,10 +268,34 @@ pub fn diary_class(kind: &str) -> &'static str {
     DIARY_KINDS.iter().map(|k| k.0).find(|k| *k == kind).unwrap_or(DIARY_KINDS[0].0)
 }
 
-/// A diary's words for its kind (`Asthma`).
-pub fn diary_kind_label(kind: &str) -> &'static str {
-    let class = diary_class(kind);
-    DIARY_KINDS.iter().find(|k| k.0 == class).map_or("", |k| k.1)
+/// A diary's words for its kind (`Asthma`, `ぜんそく日誌`).
+pub fn diary_kind_label(lang: Language, kind: &str) -> &'static str {
+    match diary_class(kind) {
+        "asthma" => tr(lang, "diary.asthma"),
+        "joint-pain" => tr(lang, "diary.joint-pain"),
+        _ => tr(lang, "diary.mood"),
+    }
+}
+
+/// A mood option's words (`4 good`, `4 良い`).
+pub fn mood_label(lang: Language, mood: u8) -> &'static str {
+    match mood {
+        1 => tr(lang, "mood.1"),
+        2 => tr(lang, "mood.2"),
+        3 => tr(lang, "mood.3"),
+        4 => tr(lang, "mood.4"),
+        _ => tr(lang, "mood.5"),
+    }
+}
+
+/// A daytime-symptoms option's words (`mild`, `軽い`).
+pub fn daytime_label(lang: Language, level: u8) -> &'static str {
+    match level {
+        0 => tr(lang, "daytime.0"),
+        1 => tr(lang, "daytime.1"),
+        2 => tr(lang, "daytime.2"),
+        _ => tr(lang, "daytime.3"),
+    }
 }
 
 /// Whether a year has 29 February (Gregorian).
@@ -302,9 +333,9 @@ pub fn add_months(year: i32, month: u32, delta: i32) -> (i32, u32) {
     (index.div_euclid(12) as i32, index.rem_euclid(12) as u32 + 1)
 }
 
-/// The calendar's heading of a month: `2026-11`.
-pub fn month_label(year: i32, month: u32) -> String {
-    format!("{year:04}-{month:02}")
+/// The calendar's heading of a month: `2026-11`, `2026年11月`.
+pub fn month_label(lang: Language, year: i32, month: u32) -> String {
+    crate::i18n_vitals::month_label(lang, year, month)
 }
 
 /// The key of a local day, as [`crate::record::local`] writes it: `2026-11-28`.
@@ -347,9 +378,9 @@ pub fn kind_counts<'a>(kinds: impl IntoIterator<Item = &'a str>) -> Vec<(&'stati
 }
 
 /// The `set_bp_target` arguments of the target fields, or the sentence saying what to fix.
-pub fn target_args(systolic: &str, diastolic: &str) -> Result<BpTargetArgs, String> {
-    let field = |text: &str, what: &str| whole_number(text, what)?.ok_or_else(|| format!("Enter the {what}."));
-    let target = BpTargetArgs { systolic: field(systolic, "upper (systolic) target")?, diastolic: field(diastolic, "lower (diastolic) target")? };
+pub fn target_args(lang: Language, systolic: &str, diastolic: &str) -> Result<BpTargetArgs, String> {
+    let field = |text: &str, what: &str| whole_number(lang, text, what)?.ok_or_else(|| trf(lang, "err.enter", &[&what]));
+    let target = BpTargetArgs { systolic: field(systolic, tr(lang, "what.target_systolic"))?, diastolic: field(diastolic, tr(lang, "what.target_diastolic"))? };
     validate_bp_target(&target).map_err(|e| e.message)?;
     Ok(target)
 }
@@ -366,29 +397,32 @@ fn whole(v: f64) -> String {
 
 /// A handbook cell: `128/82 (3)` (average upper/lower and how many readings), with the
 /// average pulse when there is one (`128/82 (3), pulse 70`).
-pub fn session_text(s: &SessionAvg) -> String {
+pub fn session_text(lang: Language, s: &SessionAvg) -> String {
     let head = format!("{}/{} ({})", whole(s.systolic), whole(s.diastolic), s.readings);
     match s.pulse.filter(|p| p.is_finite()) {
-        Some(p) => format!("{head}, pulse {}", whole(p)),
+        Some(p) => trf(lang, "session_pulse", &[&head, &whole(p)]),
         None => head,
     }
 }
 
 /// The note after a home entry was deleted.
-pub const DELETED_NOTE: &str = "Deleted. It is marked entered-in-error and stays in the vault's history.";
+pub fn deleted_note(lang: Language) -> &'static str {
+    tr(lang, "deleted")
+}
 
-/// The lines of the note after a reading was sent: saved (or already there), then each warning.
-pub fn vital_saved_lines(added: &VitalAdded) -> Vec<String> {
-    let head = if added.duplicate { "Already stored: this reading was entered before." } else { "Saved." };
+/// The lines of the note after a reading was sent: saved (or already there), then each
+/// warning (the shell's sentences, as they are).
+pub fn vital_saved_lines(lang: Language, added: &VitalAdded) -> Vec<String> {
+    let head = if added.duplicate { tr(lang, "vital_duplicate") } else { tr(lang, "saved") };
     std::iter::once(head.to_string()).chain(added.warnings.iter().cloned()).collect()
 }
 
 /// The note after a diary entry was sent.
-pub fn diary_saved_line(duplicate: bool) -> &'static str {
+pub fn diary_saved_line(lang: Language, duplicate: bool) -> &'static str {
     if duplicate {
-        "Already stored: this diary entry was entered before."
+        tr(lang, "diary_duplicate")
     } else {
-        "Saved."
+        tr(lang, "saved")
     }
 }
 
@@ -574,6 +608,7 @@ pub fn point_title(label: &str, when: Option<(String, String)>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use techo_ipc::Language::{self, En};
 
     fn kind(slug: &str, bp: bool, units: &[(&str, &str)]) -> VitalKindInfo {
         VitalKindInfo {
@@ -626,12 +661,12 @@ mod tests {
 
     #[test]
     fn required_and_optional_numbers_say_what_is_wrong() {
-        assert_eq!(required_number("82", "lower pressure"), Ok(82.0));
-        assert_eq!(required_number("", "lower pressure"), Err("Enter the lower pressure.".to_string()));
-        assert!(required_number("x", "lower pressure").unwrap_err().contains("lower pressure is not a number"));
-        assert_eq!(optional_number("", "pulse"), Ok(None));
-        assert_eq!(optional_number("70", "pulse"), Ok(Some(70.0)));
-        assert!(optional_number("seventy", "pulse").unwrap_err().contains("pulse"));
+        assert_eq!(required_number(En, "82", "lower pressure"), Ok(82.0));
+        assert_eq!(required_number(En, "", "lower pressure"), Err("Enter the lower pressure.".to_string()));
+        assert!(required_number(En, "x", "lower pressure").unwrap_err().contains("lower pressure is not a number"));
+        assert_eq!(optional_number(En, "", "pulse"), Ok(None));
+        assert_eq!(optional_number(En, "70", "pulse"), Ok(Some(70.0)));
+        assert!(optional_number(En, "seventy", "pulse").unwrap_err().contains("pulse"));
     }
 
     #[test]
@@ -649,7 +684,7 @@ mod tests {
         assert_eq!(default_kind(&[]), None);
         assert_eq!(chosen_kind(&kinds, "body-temperature").map(|k| k.slug.as_str()), Some("body-temperature"));
         assert_eq!(chosen_kind(&kinds, "gone").map(|k| k.slug.as_str()), Some("blood-pressure"));
-        assert_eq!(kind_label(&kinds[1]), "Blood pressure");
+        assert_eq!(kind_label(En, &kinds[1]), "Blood pressure");
         assert_eq!(unit_options(&kinds[0]), [("Cel".to_string(), "°C".to_string()), ("[degF]".to_string(), "°F".to_string())]);
         let mut no_labels = temp_kind();
         no_labels.unit_labels.truncate(1);
@@ -659,7 +694,7 @@ mod tests {
     #[test]
     fn blood_pressure_args() {
         let form = VitalForm { at: "2026-11-28T07:30".into(), systolic: "128".into(), diastolic: "82".into(), pulse: "70".into(), context: "morning".into(), ..Default::default() };
-        let args = vital_args(7, &bp_kind(), &form).unwrap();
+        let args = vital_args(En, 7, &bp_kind(), &form).unwrap();
         assert_eq!(args.person_id, 7);
         assert_eq!(args.kind, "blood-pressure");
         assert_eq!((args.systolic, args.diastolic, args.pulse), (Some(128.0), Some(82.0), Some(70.0)));
@@ -668,34 +703,34 @@ mod tests {
         assert_eq!((args.value, args.unit), (None, None), "a one-value field left over is not sent");
 
         let no_pulse = VitalForm { pulse: "".into(), context: "".into(), ..form.clone() };
-        let args = vital_args(7, &bp_kind(), &no_pulse).unwrap();
+        let args = vital_args(En, 7, &bp_kind(), &no_pulse).unwrap();
         assert_eq!((args.pulse, args.context), (None, None));
 
         let missing = VitalForm { diastolic: " ".into(), ..form.clone() };
-        assert!(vital_args(7, &bp_kind(), &missing).unwrap_err().contains("lower (diastolic)"));
+        assert!(vital_args(En, 7, &bp_kind(), &missing).unwrap_err().contains("lower (diastolic)"));
         let junk = VitalForm { systolic: "12o".into(), ..form.clone() };
-        assert!(vital_args(7, &bp_kind(), &junk).unwrap_err().contains("upper (systolic) pressure is not a number"));
+        assert!(vital_args(En, 7, &bp_kind(), &junk).unwrap_err().contains("upper (systolic) pressure is not a number"));
         let bad_pulse = VitalForm { pulse: "?".into(), ..form.clone() };
-        assert!(vital_args(7, &bp_kind(), &bad_pulse).is_err());
+        assert!(vital_args(En, 7, &bp_kind(), &bad_pulse).is_err());
         let bad_context = VitalForm { context: "noon".into(), ..form.clone() };
-        assert!(vital_args(7, &bp_kind(), &bad_context).is_err());
+        assert!(vital_args(En, 7, &bp_kind(), &bad_context).is_err());
         let bad_time = VitalForm { at: "2026-11-28 07:30".into(), ..form.clone() };
-        assert!(vital_args(7, &bp_kind(), &bad_time).unwrap_err().contains("date and a time"));
+        assert!(vital_args(En, 7, &bp_kind(), &bad_time).unwrap_err().contains("date and a time"));
         let now = VitalForm { at: "".into(), ..form };
-        assert_eq!(vital_args(7, &bp_kind(), &now).unwrap().at, None, "blank: the shell takes now");
+        assert_eq!(vital_args(En, 7, &bp_kind(), &now).unwrap().at, None, "blank: the shell takes now");
     }
 
     #[test]
     fn one_value_args() {
         let form = VitalForm { at: "2026-11-28T21:05".into(), value: "36,8".into(), unit: "Cel".into(), systolic: "120".into(), ..Default::default() };
-        let args = vital_args(1, &temp_kind(), &form).unwrap();
+        let args = vital_args(En, 1, &temp_kind(), &form).unwrap();
         assert_eq!(args.value, Some(36.8));
         assert_eq!(args.unit.as_deref(), Some("Cel"));
         assert_eq!(args.systolic, None, "a blood-pressure field left over is not sent");
-        assert_eq!(vital_args(1, &temp_kind(), &VitalForm { unit: "".into(), ..form.clone() }).unwrap().unit, None);
-        assert!(vital_args(1, &temp_kind(), &VitalForm { unit: "kg".into(), ..form.clone() }).is_err());
-        assert_eq!(vital_args(1, &temp_kind(), &VitalForm { value: "".into(), ..form.clone() }).unwrap_err(), "Enter the body temperature.");
-        assert!(vital_args(1, &temp_kind(), &VitalForm { value: "warm".into(), ..form }).is_err());
+        assert_eq!(vital_args(En, 1, &temp_kind(), &VitalForm { unit: "".into(), ..form.clone() }).unwrap().unit, None);
+        assert!(vital_args(En, 1, &temp_kind(), &VitalForm { unit: "kg".into(), ..form.clone() }).is_err());
+        assert_eq!(vital_args(En, 1, &temp_kind(), &VitalForm { value: "".into(), ..form.clone() }).unwrap_err(), "Enter the body temperature.");
+        assert!(vital_args(En, 1, &temp_kind(), &VitalForm { value: "warm".into(), ..form }).is_err());
     }
 
     #[test]
@@ -705,25 +740,25 @@ mod tests {
         assert_eq!(MOODS[4].1, "5 very good");
         for (m, label) in MOODS {
             assert!(label.starts_with(&m.to_string()), "{label}");
-            assert_eq!(parse_mood(&m.to_string()), Ok(Some(m)), "each option's value is read back");
+            assert_eq!(parse_mood(En, &m.to_string()), Ok(Some(m)), "each option's value is read back");
         }
-        assert_eq!(parse_mood(""), Ok(None));
-        assert!(parse_mood("6").is_err());
-        assert!(parse_mood("x").is_err());
+        assert_eq!(parse_mood(En, ""), Ok(None));
+        assert!(parse_mood(En, "6").is_err());
+        assert!(parse_mood(En, "x").is_err());
 
         let mood = |m: &str, symptoms: &str, note: &str, at: &str| DiaryForm { kind: "mood".into(), mood: m.into(), symptoms: symptoms.into(), note: note.into(), at: at.into(), ..Default::default() };
-        let args = diary_args(3, &mood("4", " 朝から少し頭痛 ", "  ", "2026-11-28T08:00")).unwrap();
+        let args = diary_args(En, 3, &mood("4", " 朝から少し頭痛 ", "  ", "2026-11-28T08:00")).unwrap();
         assert_eq!(args.kind.as_deref(), Some("mood"));
         assert_eq!(args.mood, Some(4));
         assert_eq!(args.symptoms.as_deref(), Some("朝から少し頭痛"));
         assert_eq!(args.note, None, "blank text is left out");
         assert_eq!(args.at.as_deref(), Some("2026-11-28T08:00"));
-        assert!(diary_args(3, &mood("", "", " ", "2026-11-28T08:00")).unwrap_err().contains("empty"));
-        assert!(diary_args(3, &mood("4", "", "", "tomorrow")).is_err());
-        assert!(diary_args(3, &mood("", "", &"痛".repeat(techo_ipc::MAX_DIARY_TEXT_CHARS + 1), "")).is_err());
-        assert_eq!(diary_args(3, &mood("2", "", "", "")).unwrap().at, None);
-        assert_eq!(diary_args(3, &DiaryForm { kind: "".into(), ..mood("2", "", "", "") }).unwrap().kind.as_deref(), Some("mood"), "no kind: the mood diary");
-        assert!(diary_args(3, &DiaryForm { kind: "sleep".into(), ..mood("2", "", "", "") }).unwrap_err().contains("Choose a diary"));
+        assert!(diary_args(En, 3, &mood("", "", " ", "2026-11-28T08:00")).unwrap_err().contains("empty"));
+        assert!(diary_args(En, 3, &mood("4", "", "", "tomorrow")).is_err());
+        assert!(diary_args(En, 3, &mood("", "", &"痛".repeat(techo_ipc::MAX_DIARY_TEXT_CHARS + 1), "")).is_err());
+        assert_eq!(diary_args(En, 3, &mood("2", "", "", "")).unwrap().at, None);
+        assert_eq!(diary_args(En, 3, &DiaryForm { kind: "".into(), ..mood("2", "", "", "") }).unwrap().kind.as_deref(), Some("mood"), "no kind: the mood diary");
+        assert!(diary_args(En, 3, &DiaryForm { kind: "sleep".into(), ..mood("2", "", "", "") }).unwrap_err().contains("Choose a diary"));
     }
 
     #[test]
@@ -731,66 +766,66 @@ mod tests {
         assert_eq!(DIARY_KINDS.map(|k| k.0), ["mood", "asthma", "joint-pain"]);
         assert_eq!(DIARY_KINDS.map(|k| k.1), ["Mood / symptoms", "Asthma", "Joint pain"]);
         for (k, _) in DIARY_KINDS {
-            assert_eq!(diary_kind(k), Ok(k), "each option's value is read back");
+            assert_eq!(diary_kind(En, k), Ok(k), "each option's value is read back");
             assert_eq!(diary_class(k), k);
         }
         assert_eq!(diary_class("something-new"), "mood");
-        assert_eq!(diary_kind_label("joint-pain"), "Joint pain");
+        assert_eq!(diary_kind_label(En, "joint-pain"), "Joint pain");
         assert_eq!(DAYTIME_SYMPTOMS.map(|d| d.1), ["none", "mild", "moderate", "severe"]);
         for (v, _) in DAYTIME_SYMPTOMS {
-            assert_eq!(parse_daytime(&v.to_string()), Ok(Some(v)));
+            assert_eq!(parse_daytime(En, &v.to_string()), Ok(Some(v)));
         }
-        assert_eq!(parse_daytime(""), Ok(None));
-        assert!(parse_daytime("4").is_err() && parse_daytime("x").is_err());
+        assert_eq!(parse_daytime(En, ""), Ok(None));
+        assert!(parse_daytime(En, "4").is_err() && parse_daytime(En, "x").is_err());
     }
 
     #[test]
     fn whole_numbers_for_counts_and_minutes() {
-        assert_eq!(whole_number("3", "puffs"), Ok(Some(3)));
-        assert_eq!(whole_number(" ４２０ ", "PEF"), Ok(Some(420)), "full-width digits");
-        assert_eq!(whole_number("0", "puffs"), Ok(Some(0)));
-        assert_eq!(whole_number("", "puffs"), Ok(None));
+        assert_eq!(whole_number(En, "3", "puffs"), Ok(Some(3)));
+        assert_eq!(whole_number(En, " ４２０ ", "PEF"), Ok(Some(420)), "full-width digits");
+        assert_eq!(whole_number(En, "0", "puffs"), Ok(Some(0)));
+        assert_eq!(whole_number(En, "", "puffs"), Ok(None));
         for junk in ["2.5", "-1", "abc", "1e3", "99999999999"] {
-            assert!(whole_number(junk, "reliever puffs").unwrap_err().contains("reliever puffs is not a whole number"), "{junk}");
+            assert!(whole_number(En, junk, "reliever puffs").unwrap_err().contains("reliever puffs is not a whole number"), "{junk}");
         }
-        assert_eq!(parse_severity("10"), Ok(Some(10)));
-        assert_eq!(parse_severity(""), Ok(None));
-        assert_eq!(parse_severity("11"), Err("Choose a pain severity from 0 to 10.".to_string()));
-        assert!(parse_severity("300").is_err(), "beyond a u8 too");
-        assert!(parse_severity("five").unwrap_err().contains("pain severity"));
+        assert_eq!(parse_severity(En, "10"), Ok(Some(10)));
+        assert_eq!(parse_severity(En, ""), Ok(None));
+        assert_eq!(parse_severity(En, "11"), Err("Choose a pain severity from 0 to 10.".to_string()));
+        assert!(parse_severity(En, "300").is_err(), "beyond a u8 too");
+        assert!(parse_severity(En, "five").unwrap_err().contains("pain severity"));
     }
 
     #[test]
     fn asthma_diary_args() {
         let form = DiaryForm { kind: "asthma".into(), daytime: "1".into(), night: "0".into(), puffs: "2".into(), pef_morning: "420".into(), pef_evening: "".into(), note: " 寒い朝 ".into(), mood: "4".into(), joints: vec!["left-knee".into()], ..Default::default() };
-        let args = diary_args(5, &form).unwrap();
+        let args = diary_args(En, 5, &form).unwrap();
         assert_eq!(args.kind.as_deref(), Some("asthma"));
         assert_eq!((args.daytime_symptoms, args.night_awakenings, args.reliever_puffs), (Some(1), Some(0), Some(2)));
         assert_eq!((args.pef_morning, args.pef_evening), (Some(420), None), "blank: not answered");
         assert_eq!(args.note.as_deref(), Some("寒い朝"));
         assert_eq!((args.mood, args.joints.len()), (None, 0), "the other diaries' fields are not sent");
-        let err = diary_args(5, &DiaryForm { pef_evening: "4OO".into(), ..form.clone() }).unwrap_err();
+        let err = diary_args(En, 5, &DiaryForm { pef_evening: "4OO".into(), ..form.clone() }).unwrap_err();
         assert!(err.contains("evening peak flow is not a whole number"), "{err}");
-        assert!(diary_args(5, &DiaryForm { puffs: "1.5".into(), ..form.clone() }).unwrap_err().contains("reliever puffs"));
-        assert!(diary_args(5, &DiaryForm { daytime: "7".into(), ..form.clone() }).is_err());
+        assert!(diary_args(En, 5, &DiaryForm { puffs: "1.5".into(), ..form.clone() }).unwrap_err().contains("reliever puffs"));
+        assert!(diary_args(En, 5, &DiaryForm { daytime: "7".into(), ..form.clone() }).is_err());
         let empty = DiaryForm { kind: "asthma".into(), mood: "4".into(), ..Default::default() };
-        assert!(diary_args(5, &empty).unwrap_err().contains("empty"), "a mood does not fill an asthma diary");
-        assert!(diary_args(5, &DiaryForm { note: "ok".into(), ..empty }).is_ok(), "a note alone is an entry");
+        assert!(diary_args(En, 5, &empty).unwrap_err().contains("empty"), "a mood does not fill an asthma diary");
+        assert!(diary_args(En, 5, &DiaryForm { note: "ok".into(), ..empty }).is_ok(), "a note alone is an entry");
     }
 
     #[test]
     fn joint_pain_diary_args() {
         let form = DiaryForm { kind: "joint-pain".into(), joints: vec!["left-knee".into(), " ".into(), "right-wrist".into(), "left-knee".into()], severity: "5".into(), stiffness: "30".into(), pef_morning: "420".into(), ..Default::default() };
-        let args = diary_args(5, &form).unwrap();
+        let args = diary_args(En, 5, &form).unwrap();
         assert_eq!(args.kind.as_deref(), Some("joint-pain"));
         assert_eq!(args.joints, ["left-knee", "right-wrist"], "blank and repeated codes dropped");
         assert_eq!((args.severity, args.morning_stiffness_minutes), (Some(5), Some(30)));
         assert_eq!(args.pef_morning, None, "the asthma field left over is not sent");
-        assert!(diary_args(5, &DiaryForm { severity: "12".into(), ..form.clone() }).unwrap_err().contains("0 to 10"));
-        assert!(diary_args(5, &DiaryForm { stiffness: "half an hour".into(), ..form.clone() }).unwrap_err().contains("morning stiffness"));
+        assert!(diary_args(En, 5, &DiaryForm { severity: "12".into(), ..form.clone() }).unwrap_err().contains("0 to 10"));
+        assert!(diary_args(En, 5, &DiaryForm { stiffness: "half an hour".into(), ..form.clone() }).unwrap_err().contains("morning stiffness"));
         let only_joint = DiaryForm { kind: "joint-pain".into(), joints: vec!["left-knee".into()], ..Default::default() };
-        assert!(diary_args(5, &only_joint).is_ok());
-        assert!(diary_args(5, &DiaryForm { kind: "joint-pain".into(), ..Default::default() }).unwrap_err().contains("empty"));
+        assert!(diary_args(En, 5, &only_joint).is_ok());
+        assert!(diary_args(En, 5, &DiaryForm { kind: "joint-pain".into(), ..Default::default() }).unwrap_err().contains("empty"));
     }
 
     #[test]
@@ -812,7 +847,7 @@ mod tests {
         assert_eq!(add_months(2026, 1, -1), (2025, 12));
         assert_eq!(add_months(2026, 3, -14), (2025, 1));
         assert_eq!(add_months(2026, 5, 0), (2026, 5));
-        assert_eq!(month_label(2026, 11), "2026-11");
+        assert_eq!(month_label(En, 2026, 11), "2026-11");
         assert_eq!(day_key(2026, 3, 7), "2026-03-07");
     }
 
@@ -854,17 +889,17 @@ mod tests {
 
     #[test]
     fn bp_targets_and_handbook_cells() {
-        assert_eq!(target_args("125", " 75 "), Ok(BpTargetArgs { systolic: 125, diastolic: 75 }));
-        assert_eq!(target_args("", "75"), Err("Enter the upper (systolic) target.".to_string()));
-        assert!(target_args("125", "7x").unwrap_err().contains("lower (diastolic) target is not a whole number"));
-        assert!(target_args("80", "60").unwrap_err().contains("between 90 and 200"));
-        assert!(target_args("120", "125").is_err(), "the lower below the upper");
+        assert_eq!(target_args(En, "125", " 75 "), Ok(BpTargetArgs { systolic: 125, diastolic: 75 }));
+        assert_eq!(target_args(En, "", "75"), Err("Enter the upper (systolic) target.".to_string()));
+        assert!(target_args(En, "125", "7x").unwrap_err().contains("lower (diastolic) target is not a whole number"));
+        assert!(target_args(En, "80", "60").unwrap_err().contains("between 90 and 200"));
+        assert!(target_args(En, "120", "125").is_err(), "the lower below the upper");
         assert_eq!(bp_targets(None), HOME_BP_TARGETS);
         assert_eq!(bp_targets(Some(BpTargetArgs { systolic: 125, diastolic: 75 })), [125.0, 75.0]);
         let avg = SessionAvg { readings: 3, systolic: 127.6, diastolic: 82.4, pulse: None, above_target: false };
-        assert_eq!(session_text(&avg), "128/82 (3)");
-        assert_eq!(session_text(&SessionAvg { pulse: Some(69.5), ..avg.clone() }), "128/82 (3), pulse 70");
-        assert_eq!(session_text(&SessionAvg { systolic: 128.5, diastolic: 81.5, readings: 2, ..avg }), "129/82 (2)", "halves round up");
+        assert_eq!(session_text(En, &avg), "128/82 (3)");
+        assert_eq!(session_text(En, &SessionAvg { pulse: Some(69.5), ..avg.clone() }), "128/82 (3), pulse 70");
+        assert_eq!(session_text(En, &SessionAvg { systolic: 128.5, diastolic: 81.5, readings: 2, ..avg }), "129/82 (2)", "halves round up");
     }
 
     #[test]
@@ -879,11 +914,11 @@ mod tests {
     #[test]
     fn saved_notes() {
         let added = VitalAdded { record_id: 1, duplicate: false, warnings: vec!["High.".into(), "Check it.".into()] };
-        assert_eq!(vital_saved_lines(&added), ["Saved.", "High.", "Check it."]);
+        assert_eq!(vital_saved_lines(En, &added), ["Saved.", "High.", "Check it."]);
         let dup = VitalAdded { duplicate: true, warnings: vec![], ..added };
-        assert_eq!(vital_saved_lines(&dup), ["Already stored: this reading was entered before."]);
-        assert_eq!(diary_saved_line(false), "Saved.");
-        assert!(diary_saved_line(true).starts_with("Already stored"));
+        assert_eq!(vital_saved_lines(En, &dup), ["Already stored: this reading was entered before."]);
+        assert_eq!(diary_saved_line(En, false), "Saved.");
+        assert!(diary_saved_line(En, true).starts_with("Already stored"));
     }
 
     #[test]
@@ -993,5 +1028,44 @@ mod tests {
         assert_eq!(coord(1.26), "1.3");
         assert_eq!(point_title("128/82 mmHg", Some(("2026-11-28".into(), "07:30".into()))), "128/82 mmHg · 2026-11-28 07:30");
         assert_eq!(point_title("36.8 °C", None), "36.8 °C");
+    }
+
+    #[test]
+    fn japanese_labels_and_sentences() {
+        let ja = Language::Ja;
+        let mut bp = bp_kind();
+        bp.name_ja = "血圧".into();
+        assert_eq!(kind_label(ja, &bp), "血圧");
+        assert_eq!(kind_label(En, &bp), "Blood pressure");
+        assert_eq!(kind_label(ja, &temp_kind()), "Body temperature", "no Japanese name: the English one");
+        assert_eq!(month_label(ja, 2026, 11), "2026年11月");
+        assert_eq!(DIARY_KINDS.map(|k| diary_kind_label(ja, k.0)), ["気分・症状", "ぜんそく日誌", "関節痛日誌"]);
+        for (k, en) in DIARY_KINDS {
+            assert_eq!(diary_kind_label(En, k), en, "the English words stay");
+        }
+        for (m, en) in MOODS {
+            assert_eq!(mood_label(En, m), en);
+            assert!(mood_label(ja, m).starts_with(&m.to_string()));
+        }
+        assert_eq!(mood_label(ja, 5), "5 とても良い");
+        for (v, en) in DAYTIME_SYMPTOMS {
+            assert_eq!(daytime_label(En, v), en);
+        }
+        assert_eq!(daytime_label(ja, 0), "なし");
+        let form = VitalForm { systolic: "".into(), diastolic: "82".into(), ..Default::default() };
+        assert_eq!(vital_args(ja, 1, &bp, &form).unwrap_err(), "最高血圧(収縮期)を入力してください。");
+        let mut temp = temp_kind();
+        temp.name_ja = "体温".into();
+        assert_eq!(vital_args(ja, 1, &temp, &VitalForm { value: "warm".into(), ..Default::default() }).unwrap_err(), "体温が数値ではありません。36.8 のように数字で入力してください。");
+        assert_eq!(parse_severity(ja, "11"), Err("痛みの強さは 0 から 10 の中から選んでください。".to_string()));
+        assert!(whole_number(ja, "2.5", "発作止めの吸入回数").unwrap_err().starts_with("発作止めの吸入回数が整数ではありません"));
+        assert_eq!(target_args(ja, "", "75"), Err("最高血圧の目標値を入力してください。".to_string()));
+        let avg = SessionAvg { readings: 3, systolic: 127.6, diastolic: 82.4, pulse: Some(69.5), above_target: false };
+        assert_eq!(session_text(ja, &avg), "128/82 (3)、脈拍 70");
+        let added = VitalAdded { record_id: 1, duplicate: false, warnings: vec!["High.".into()] };
+        assert_eq!(vital_saved_lines(ja, &added), ["保存しました。", "High."], "the shell's warnings stay as they are");
+        assert!(diary_saved_line(ja, true).starts_with("記録済み"));
+        assert!(deleted_note(ja).starts_with("削除しました"));
+        assert!(deleted_note(En).starts_with("Deleted."));
     }
 }

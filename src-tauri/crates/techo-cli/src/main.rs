@@ -15,6 +15,7 @@ use std::process::ExitCode;
 use techo_core::{keystore, Error, ExportFormat, ImportOptions, KeyringStatus, SearchQuery, TimelineQuery, Unlock, Vault};
 
 mod consent;
+mod package;
 mod sync;
 mod vitals;
 
@@ -141,6 +142,11 @@ enum Cmd {
     },
     /// Share a person's record with a provider or a caregiver, as their consent allows (audited).
     Share(consent::ShareArgs),
+    /// Encrypted share packages with a SMART Health Link: create one (audited), open one (no vault needed).
+    Package {
+        #[command(subcommand)]
+        cmd: package::PackageCmd,
+    },
     /// Pseudonymised copies for research: make those due, see the queue, write or push them.
     Research {
         #[command(subcommand)]
@@ -274,6 +280,8 @@ fn main() -> ExitCode {
         Err(e) => {
             let code = if e.downcast_ref::<vitals::Usage>().is_some() {
                 2
+            } else if let Some(e) = e.downcast_ref::<techo_share::ShareError>() {
+                package::exit_code(e)
             } else if let Some(e) = e.downcast_ref::<techo_sync::SyncError>() {
                 sync::exit_code(e)
             } else if e.downcast_ref::<techo_core::techo_vitals::VitalsError>().is_some() {
@@ -486,6 +494,7 @@ fn run(ctx: &mut Ctx, cmd: Cmd) -> anyhow::Result<u8> {
         Cmd::Sync(args) => sync::run_sync(ctx, args),
         Cmd::Consent { cmd } => consent::run_consent(ctx, cmd),
         Cmd::Share(args) => consent::run_share(ctx, args),
+        Cmd::Package { cmd } => package::run(ctx, cmd),
         Cmd::Research { cmd } => consent::run_research(ctx, cmd),
         Cmd::Audit { cmd } => consent::run_audit(ctx, cmd),
         Cmd::DemoHospital { port, resources, facilities, seed, open, everything } => sync::demo_hospital(port, resources, facilities, seed, open, everything),

@@ -1,0 +1,279 @@
+//! `techo package create|open`: encrypted share packages shaped as SMART Health Links
+//! (techo-share).
+//!
+//! `create` gets the record through the disclosure gate (`Vault::disclose`: the consent policy
+//! and the audit apply, as for `techo share`), into memory, seals it under a fresh key, writes
+//! the package atomically and prints the `shlink:/…` link — which carries the key — on stdout
+//! only (and as a QR code on stderr when that is a terminal); it is never logged. `open` is the
+//! viewer: it needs no vault and opens none, decrypts in memory and prints a summary (or, with
+//! `--json`, the Bundle) on stdout; it never writes plaintext to disk.
+
+use crate::{resolve_person, Ctx};
+use anyhow::{bail, Context};
+use clap::Subcommand;
+use secrecy::{ExposeSecret, SecretString};
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use techo_core::techo_consent::{Purpose, Recipient};
+use techo_core::{Disclosure, Exit, ExportFormat};
+use techo_share::{Package, SealOptions, ShareError, FHIR_JSON};
+
+#[derive(Subcommand)]
+pub enum PackageCmd {
+    /// Make an encrypted package of a person's record for a provider or a caregiver (as their
+    /// consent allows; audited) and print its SMART Health Link (it holds the key: hand it over
+    /// separately from the file).
+    Create {
+        /// Whose record.
+        #[arg(long)]
+        person: Option<i64>,
+        /// For this provider (facility name), for treatment.
+        #[arg(long, conflicts_with = "caregiver", required_unless_present = "caregiver")]
+        with: Option<String>,
+        /// For this caregiver (grant id): the records their grant allows.
+        #[arg(long)]
+        caregiver: Option<String>,
+        /// The package file to write (e.g. record.jwe).
+        #[arg(long)]
+        out: PathBuf,
+        /// A short description for the recipient (at most 80 characters; goes into the link).
+        #[arg(long)]
+        label: Option<String>,
+        /// The link expires after this many days (0: at once).
+        #[arg(long, value_name = "DAYS")]
+        expires: Option<u32>,
+        /// Also protect the package with a passcode (asked for; with --passphrase-stdin, the
+        /// second line). Only Techo opens such a package offline.
+        #[arg(long)]
+        passcode: bool,
+        /// Where the recipient will find the package (default: the file's name).
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Open a package with its link (viewer mode: no vault needed, nothing written to disk).
+    Open {
+        /// The package file.
+        file: PathBuf,
+        /// The SMART Health Link (`shlink:/…`, or a viewer URL ending in `#shlink:/…`).
+        #[arg(long)]
+        link: String,
+        /// Ask for the package's passcode (with --passphrase-stdin: the first line).
+        #[arg(long)]
+        passcode: bool,
+    },
+}
+
+/// Stable exit codes of package errors (10–12 are sync's).
+pub fn exit_code(e: &ShareError) -> u8 {
+    match e.code() {
+        "not_a_package" | "unsupported_package" => 20,
+        "wrong_key" | "cannot_open" => 21,
+        "tampered" => 22,
+        "expired" => 23,
+        "wrong_passcode" | "passcode_needed" => 24,
+        "bad_link" => 25,
+        other => crate::exit_code(other),
+    }
+}
+
+pub fn run(ctx: &mut Ctx, cmd: PackageCmd) -> anyhow::Result<u8> {
+    match cmd {
+        PackageCmd::Create { person, with, caregiver, out, label, expires, passcode, url } => {
+            create(ctx, Create { person, with, caregiver, out, label, expires, passcode, url })
+        }
+        PackageCmd::Open { file, link, passcode } => open(ctx, &file, &link, passcode),
+    }
+}
+
+struct Create {
+    person: Option<i64>,
+    with: Option<String>,
+    caregiver: Option<String>,
+    out: PathBuf,
+    label: Option<String>,
+    expires: Option<u32>,
+    passcode: bool,
+    url: Option<String>,
+}
+
+fn now_unix() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn create(ctx: &mut Ctx, a: Create) -> anyhow::Result<u8> {
+    // Everything that can be refused is checked before the vault is read (and so audited).
+    if let Some(l) = &a.label {
+        let len = l.chars().count();
+        if len > techo_share::MAX_LABEL {
+            return Err(ShareError::LabelTooLong { len }.into());
+        }
+    }
+    let url = match &a.url {
+        Some(u) => u.clone(),
+        None => a.out.file_name().map(|n| n.to_string_lossy().into_owned()).context("--out must name a file")?,
+    };
+    let exp = a.expires.map(|d| now_unix() + i64::from(d) * 86_400);
+    let (exit, recipient, purpose) = match (&a.with, &a.caregiver) {
+        (Some(f), _) => (Exit::Share, Recipient::Provider { facility: f.clone() }, Purpose::Treatment),
+        (None, Some(c)) => (Exit::CaregiverView, Recipient::Caregiver { id: c.clone() }, Purpose::CaregiverAccess),
+        (None, None) => bail!("say who gets the package: --with FACILITY or --caregiver ID"),
+    };
+    let mut v = ctx.open()?;
+    let person = resolve_person(&v, a.person)?;
+    let passcode = if a.passcode { Some(read_new_passcode(ctx)?) } else { None };
+
+    let d = Disclosure { exit, recipient, purpose, person: Some(person) };
+    let mut plaintext = zeroize::Zeroizing::new(Vec::new());
+    let report = v.disclose(&d, ExportFormat::Bundle, &mut *plaintext)?;
+    drop(v);
+    let opts = SealOptions { label: a.label.clone(), exp, passcode: passcode.as_ref(), content_type: FHIR_JSON.to_owned() };
+    let (file, key) = Package::seal(&plaintext, &opts)?;
+    drop(plaintext);
+    write_atomically(&a.out, file.as_bytes())?;
+    let flags = if passcode.is_some() { "P" } else { "U" };
+    let link = techo_share::shlink(&url, &key, exp, flags, a.label.as_deref())?;
+
+    if ctx.json {
+        ctx.print_json(&serde_json::json!({
+            "link": &*link,
+            "file": a.out.display().to_string(),
+            "exp": exp,
+            "passcode": passcode.is_some(),
+            "shared": report.disclosed,
+            "held_back": report.denied,
+        }))?;
+    } else {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{}", &*link)?;
+        out.flush()?;
+        drop(out);
+        eprintln!(
+            "techo: wrote the encrypted package {} ({} resources; {} held back by consent)",
+            a.out.display(),
+            report.disclosed,
+            report.denied_total()
+        );
+        for (rule, n) in &report.denied {
+            eprintln!("techo:   {n} by {rule}");
+        }
+        eprintln!("techo: the link above holds the package's key: give it to the recipient separately from the file");
+        if passcode.is_some() {
+            eprintln!("techo: the package also needs its passcode; only Techo (`techo package open`) opens passcode packages offline");
+        }
+        if std::io::stderr().is_terminal() {
+            show_qr(&link);
+        }
+    }
+    Ok(0)
+}
+
+fn read_new_passcode(ctx: &mut Ctx) -> anyhow::Result<SecretString> {
+    let p = ctx.passphrase("Passcode for the package: ")?;
+    if !ctx.stdin_pass {
+        let again = ctx.passphrase("Repeat it: ")?;
+        if again.expose_secret() != p.expose_secret() {
+            bail!("the two passcodes differ; no package was made");
+        }
+    }
+    if p.expose_secret().chars().count() < 6 {
+        return Err(ShareError::Invalid("the passcode must have at least 6 characters; no package was made").into());
+    }
+    Ok(p)
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("partial");
+    let result = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("could not write {}", path.display()));
+    }
+    Ok(())
+}
+
+fn show_qr(link: &str) {
+    use qrcode::render::unicode::Dense1x2;
+    match qrcode::QrCode::new(link.as_bytes()) {
+        Ok(code) => {
+            let art = code.render::<Dense1x2>().dark_color(Dense1x2::Light).light_color(Dense1x2::Dark).quiet_zone(true).build();
+            eprintln!("{art}");
+        }
+        Err(_) => eprintln!("techo: note: the link is too long for a QR code"),
+    }
+}
+
+fn open(ctx: &mut Ctx, file: &Path, link: &str, passcode: bool) -> anyhow::Result<u8> {
+    // Viewer mode: no vault is opened; the plaintext stays in memory.
+    let bytes = read_package(file)?;
+    let passcode = if passcode { Some(ctx.passphrase("Passcode: ")?) } else { None };
+    let opened = techo_share::open_link(link, &bytes, passcode.as_ref(), now_unix())?;
+    if ctx.json {
+        let mut out = std::io::stdout().lock();
+        out.write_all(&opened.plaintext)?;
+        if !opened.plaintext.ends_with(b"\n") {
+            out.write_all(b"\n")?;
+        }
+        out.flush()?;
+        return Ok(0);
+    }
+    let doc: serde_json::Value = serde_json::from_slice(&opened.plaintext).map_err(|_| anyhow::anyhow!("the package opened, but it does not hold FHIR JSON"))?;
+    let mut by_type: BTreeMap<String, u64> = BTreeMap::new();
+    let mut patient = None;
+    let resources: Vec<&serde_json::Value> = match doc["resourceType"].as_str() {
+        Some("Bundle") => doc["entry"].as_array().map(|e| e.iter().map(|e| &e["resource"]).collect()).unwrap_or_default(),
+        Some(_) => vec![&doc],
+        None => bail!("the package opened, but it does not hold a FHIR resource"),
+    };
+    for r in &resources {
+        let t = r["resourceType"].as_str().unwrap_or("(no type)");
+        *by_type.entry(t.to_owned()).or_default() += 1;
+        if t == "Patient" && patient.is_none() {
+            patient = patient_name(r);
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    if let Some(l) = &opened.link.label {
+        writeln!(out, "label\t{l}")?;
+    }
+    if let Some(p) = &patient {
+        writeln!(out, "patient\t{p}")?;
+    }
+    if let Some(exp) = opened.link.exp {
+        let when = chrono::DateTime::from_timestamp(exp, 0).map_or_else(|| exp.to_string(), |t| t.to_rfc3339());
+        writeln!(out, "expires\t{when}")?;
+    }
+    writeln!(out, "resources\t{}", resources.len())?;
+    for (t, n) in &by_type {
+        writeln!(out, "  {t}\t{n}")?;
+    }
+    Ok(0)
+}
+
+fn read_package(file: &Path) -> anyhow::Result<Vec<u8>> {
+    let f = std::fs::File::open(file).with_context(|| format!("could not open {}", file.display()))?;
+    let mut bytes = Vec::new();
+    f.take(techo_share::MAX_PACKAGE as u64 + 1).read_to_end(&mut bytes).with_context(|| format!("could not read {}", file.display()))?;
+    if bytes.len() > techo_share::MAX_PACKAGE {
+        return Err(ShareError::NotAPackage("it is larger than 512 MiB").into());
+    }
+    Ok(bytes)
+}
+
+/// The Patient's first name as written (`text`, else given names and family).
+fn patient_name(p: &serde_json::Value) -> Option<String> {
+    let n = p["name"].as_array()?.first()?;
+    if let Some(t) = n["text"].as_str().filter(|t| !t.trim().is_empty()) {
+        return Some(crate::one_line(t));
+    }
+    let mut parts: Vec<&str> = n["given"].as_array().map(|g| g.iter().filter_map(|s| s.as_str()).collect()).unwrap_or_default();
+    if let Some(f) = n["family"].as_str() {
+        parts.push(f);
+    }
+    (!parts.is_empty()).then(|| crate::one_line(&parts.join(" ")))
+}
