@@ -80,12 +80,52 @@ const TABLE: &[(&str, &str, &str)] = &[
 
 /// The text of `key` in `lang`; the key itself when the table lacks it (a bug the tests catch).
 pub fn t(lang: Language, key: &str) -> &'static str {
-    match TABLE.iter().find(|(k, _, _)| *k == key) {
+    crate::i18n::lookup(TABLE, lang, key)
+}
+
+/// One screen's words: (key, English, 日本語).
+pub type Table = [(&'static str, &'static str, &'static str)];
+
+/// The text of `key` in `lang` from `table`; `?` when the table lacks it (a bug the tests catch).
+pub fn lookup(table: &'static Table, lang: Language, key: &str) -> &'static str {
+    match table.iter().find(|(k, _, _)| *k == key) {
         Some((_, en, ja)) => match lang {
             Language::En => en,
             Language::Ja => ja,
         },
         None => "?",
+    }
+}
+
+/// `template` with each `{}` replaced by the next of `args` (a missing one leaves `{}`).
+pub fn fill(template: &str, args: &[&dyn std::fmt::Display]) -> String {
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut rest = template;
+    let mut args = args.iter();
+    while let Some(i) = rest.find("{}") {
+        out.push_str(&rest[..i]);
+        match args.next() {
+            Some(a) => out.push_str(&a.to_string()),
+            None => out.push_str("{}"),
+        }
+        rest = &rest[i + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Every key once, both languages present and different, the same holes in both.
+#[cfg(test)]
+pub fn check_table(table: &Table) {
+    let mut keys: Vec<&str> = table.iter().map(|(k, _, _)| *k).collect();
+    keys.sort_unstable();
+    let n = keys.len();
+    keys.dedup();
+    assert_eq!(keys.len(), n, "a key is listed twice");
+    for (k, en, ja) in table {
+        assert!(!en.is_empty() && !ja.is_empty(), "{k}");
+        assert_ne!(en, ja, "{k} is not translated");
+        assert_eq!(en.matches("{}").count(), ja.matches("{}").count(), "{k}: the holes differ");
     }
 }
 
@@ -133,15 +173,7 @@ mod tests {
 
     #[test]
     fn every_key_has_both_languages_once() {
-        let mut keys: Vec<&str> = TABLE.iter().map(|(k, _, _)| *k).collect();
-        keys.sort_unstable();
-        let n = keys.len();
-        keys.dedup();
-        assert_eq!(keys.len(), n, "a key is listed twice");
-        for (k, en, ja) in TABLE {
-            assert!(!en.is_empty() && !ja.is_empty(), "{k}");
-            assert_ne!(en, ja, "{k} is not translated");
-        }
+        crate::i18n::check_table(TABLE);
         assert_eq!(t(Language::Ja, "settings.title"), "設定");
         assert_eq!(t(Language::En, "settings.title"), "Settings");
         assert_eq!(t(Language::En, "no.such.key"), "?");

@@ -94,13 +94,7 @@ const TABLE: &[(&str, &str, &str)] = &[
 
 /// The text of `key` in `lang`; `"?"` when the table lacks it (a bug the tests catch).
 pub fn tr(lang: Language, key: &str) -> &'static str {
-    match TABLE.iter().find(|(k, _, _)| *k == key) {
-        Some((_, en, ja)) => match lang {
-            Language::En => en,
-            Language::Ja => ja,
-        },
-        None => "?",
-    }
+    crate::i18n::lookup(TABLE, lang, key)
 }
 
 /// The sentence of `key` in `lang` with its holes filled in order.
@@ -114,16 +108,7 @@ mod tests {
 
     #[test]
     fn every_key_has_both_languages_once() {
-        let mut keys: Vec<&str> = TABLE.iter().map(|(k, _, _)| *k).collect();
-        keys.sort_unstable();
-        let n = keys.len();
-        keys.dedup();
-        assert_eq!(keys.len(), n, "a key is listed twice");
-        for (k, en, ja) in TABLE {
-            assert!(!en.is_empty() && !ja.is_empty(), "{k}");
-            assert_ne!(en, ja, "{k} is not translated");
-            assert_eq!(en.matches("{}").count(), ja.matches("{}").count(), "{k}: the holes differ");
-        }
+        crate::i18n::check_table(TABLE);
         assert_eq!(tr(Language::Ja, "title"), "医療機関");
         assert_eq!(tr(Language::En, "title"), "Sources");
         assert_eq!(tr(Language::Ja, "no.such.key"), "?");

@@ -132,31 +132,11 @@ const TABLE: &[(&str, &str, &str)] = &[
 
 /// The text of `key` in `lang`; `"?"` when the table lacks it (a bug the tests catch).
 pub fn tr(lang: Language, key: &str) -> &'static str {
-    match TABLE.iter().find(|(k, _, _)| *k == key) {
-        Some((_, en, ja)) => match lang {
-            Language::En => en,
-            Language::Ja => ja,
-        },
-        None => "?",
-    }
+    crate::i18n::lookup(TABLE, lang, key)
 }
 
-/// `template` with each `{}` replaced by the next of `args` (a missing one leaves `{}`).
-pub fn fill(template: &str, args: &[&dyn Display]) -> String {
-    let mut out = String::with_capacity(template.len() + 16);
-    let mut rest = template;
-    let mut args = args.iter();
-    while let Some(i) = rest.find("{}") {
-        out.push_str(&rest[..i]);
-        match args.next() {
-            Some(a) => out.push_str(&a.to_string()),
-            None => out.push_str("{}"),
-        }
-        rest = &rest[i + 2..];
-    }
-    out.push_str(rest);
-    out
-}
+/// `template` with each `{}` replaced by the next of `args` (`crate::i18n::fill`).
+pub use crate::i18n::fill;
 
 /// The sentence of `key` in `lang` with its holes filled.
 pub fn trf(lang: Language, key: &str, args: &[&dyn Display]) -> String {
@@ -182,16 +162,7 @@ mod tests {
 
     #[test]
     fn every_key_has_both_languages_once() {
-        let mut keys: Vec<&str> = TABLE.iter().map(|(k, _, _)| *k).collect();
-        keys.sort_unstable();
-        let n = keys.len();
-        keys.dedup();
-        assert_eq!(keys.len(), n, "a key is listed twice");
-        for (k, en, ja) in TABLE {
-            assert!(!en.is_empty() && !ja.is_empty(), "{k}");
-            assert_ne!(en, ja, "{k} is not translated");
-            assert_eq!(en.matches("{}").count(), ja.matches("{}").count(), "{k}: the holes differ");
-        }
+        crate::i18n::check_table(TABLE);
         assert_eq!(tr(Language::Ja, "print"), "印刷");
         assert_eq!(tr(Language::En, "print"), "Print");
         assert_eq!(tr(Language::Ja, "no.such.key"), "?");
