@@ -397,8 +397,15 @@ async fn a_new_user_adds_the_demo_hospital_signs_in_and_syncs() {
     unlock(&c, &vault.passphrase).await;
     wait_for_text(&c, "table.persons", &techo_count(n)).await;
     c.find(Locator::Css("button.sources-open")).await.expect("the Sources button").click().await.expect("open Sources");
+    // The select shows "off" until the window has read the vault's interval: wait for it.
     let select = wait_for(&c, "select#sync-interval").await;
-    assert_eq!(select.prop("value").await.expect("the interval").as_deref(), Some("60"), "the sync interval is kept in the vault");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut shown = select.prop("value").await.expect("the interval");
+    while shown.as_deref() != Some("60") && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        shown = select.prop("value").await.expect("the interval");
+    }
+    assert_eq!(shown.as_deref(), Some("60"), "the sync interval is kept in the vault");
     wait_for(&c, "li.endpoint[data-state=needs-sign-in]").await;
     wait_for_text(&c, "li.endpoint .endpoint-message", "sign in").await;
     c.close().await.expect("close the session");
