@@ -498,5 +498,23 @@ fn jwe_decrypt(compact: &str, key: &ShareKey) -> Result<Zeroizing<Vec<u8>>> {
     }
 }
 
+pub mod ips;
+pub mod ips_check;
+pub mod summary;
+
+/// The language of a document or page made for people (the IPS's titles and narrative, the
+/// printable summary).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Lang {
+    #[default]
+    En,
+    Ja,
+}
+
+/// Marks a Bundle from which the person's consent held something back (`Bundle.meta.tag`);
+/// what was held back is never said.
+pub const WITHHELD_TAG_SYSTEM: &str = "urn:techo:share";
+pub const WITHHELD_TAG_CODE: &str = "withheld";
+
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,1 @@
+//! The International Patient Summary (to be written).

@@ -1,0 +1,1 @@
+//! Offline structural checks of an IPS document Bundle (to be written).

@@ -1,0 +1,1 @@
+//! The printable summary (to be written).
