@@ -167,8 +167,15 @@ fn jose(args: &[&str], stdin: &[u8]) -> Out {
     run_command(c, stdin, format!("node shl-jose.mjs {}", args.first().unwrap_or(&"")))
 }
 
+/// The ids of a package's records (not the Provenance entries that name the facilities).
 fn ids(bundle: &Value) -> BTreeSet<String> {
-    bundle["entry"].as_array().expect("entries").iter().map(|e| e["resource"]["id"].as_str().unwrap_or("").to_owned()).collect()
+    bundle["entry"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| !techo_core::is_sources_provenance(&e["resource"]))
+        .map(|e| e["resource"]["id"].as_str().unwrap_or("").to_owned())
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -345,4 +352,109 @@ fn audit(v: &TempVault) -> Vec<Value> {
 
 fn chrono_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+/// The package names each record's facility (one Provenance per facility, targets resolving to
+/// the records' fullUrls) and says that consent withheld something, not what; a scope limits
+/// the kinds of records and dates, and the audit names recipient, scope and purpose.
+#[test]
+fn a_scoped_share_names_its_sources_and_the_audit_has_recipient_scope_and_purpose() {
+    let v = vault();
+    v.run(["consent", "deny", "category", "mental-health"]).ok();
+    let (link, file) = create(&v, "conditions.jwe", &["--types", "Condition", "--from", "2024-01"]);
+    let bundle: Value = serde_json::from_slice(&open(&v, &file, &link, b"", &["--json"]).ok().stdout).unwrap();
+    assert_eq!(ids(&bundle), ["c2", "pt1"].iter().map(|s| s.to_string()).collect(), "only conditions (and the Patient); F32 withheld");
+    let tags = bundle["meta"]["tag"].to_string();
+    assert!(tags.contains("withheld") && !tags.contains("mental"), "withheld is said, not what: {tags}");
+    let entries = bundle["entry"].as_array().unwrap();
+    let urls: BTreeSet<&str> = entries.iter().filter_map(|e| e["fullUrl"].as_str()).collect();
+    assert_eq!(urls.len(), entries.len(), "every entry has its own fullUrl");
+    let prov: Vec<&Value> = entries.iter().map(|e| &e["resource"]).filter(|r| techo_core::is_sources_provenance(r)).collect();
+    assert_eq!(prov.len(), 1, "one facility");
+    assert_eq!(prov[0]["agent"][0]["who"]["display"], "Sakura Hospital");
+    let targets: Vec<&str> = prov[0]["target"].as_array().unwrap().iter().map(|t| t["reference"].as_str().unwrap()).collect();
+    assert_eq!(targets.len(), 2);
+    assert!(targets.iter().all(|t| urls.contains(t)), "provenance targets resolve inside the Bundle");
+    let summary = open(&v, &file, &link, b"", &[]).ok().stdout_str();
+    assert!(summary.contains("source\tSakura Hospital") && summary.contains("withheld"), "{summary}");
+
+    let e = audit(&v).pop().unwrap();
+    assert_eq!(e["kind"], "share");
+    assert_eq!(e["event"]["agent"][1]["who"]["display"], "provider: Sakura Hospital");
+    assert_eq!(e["event"]["purposeOfEvent"][0]["coding"][0]["code"], "TREAT");
+    assert_eq!(e["event"]["entity"][1]["name"], "types: Condition; dates from 2024-01");
+    let d = e["event"]["entity"][1]["description"].as_str().unwrap();
+    assert!(d.starts_with("2 disclosed, 1 held back by consent; scope: types: Condition"), "{d}");
+
+    // A scope that is wrong is refused before anything is read; an empty one makes no package.
+    let bad = v.root().join("bad.jwe");
+    let o = v.run(["package", "create", "--with", "Sakura Hospital", "--out", bad.to_str().unwrap(), "--from", "2024-13-01"]).expect_code(7);
+    assert!(o.error_line().contains("YYYY-MM-DD"), "{}", o.error_line());
+    let o = v.run(["package", "create", "--with", "Sakura Hospital", "--out", bad.to_str().unwrap(), "--types", "Immunization"]).expect_code(7);
+    assert!(o.error_line().contains("nothing to share") && o.error_line().contains("scope holds no records"), "{}", o.error_line());
+    assert!(!bad.exists());
+}
+
+/// Caregiver exchange: a person's package kept by the caregiver's Techo as a family member
+/// "shared by …"; a newer package updates the same records without duplicates; revoking the
+/// caregiver's access stops further packages.
+#[test]
+fn a_caregiver_keeps_a_shared_record_a_newer_package_updates_it_and_revocation_stops_packages() {
+    let mother = vault();
+    mother.run(["consent", "caregiver", "grant", "hanako", "--name", "娘", "--relationship", "娘"]).ok();
+    let carer = TempVault::new();
+    carer.run(["person", "add", "Carer Self", "--relationship", "self"]).ok();
+    let package = |name: &str| -> (String, PathBuf) {
+        let out = mother.root().join(name);
+        let o = mother.run(["package", "create", "--caregiver", "hanako", "--out", out.to_str().unwrap()]).ok();
+        (o.stdout_str().trim().to_owned(), out)
+    };
+    let keep = |file: &Path, link: &str| -> Value {
+        carer.run(["--json", "package", "import", file.to_str().unwrap(), "--link", link]).ok().json()
+    };
+
+    let (link, file) = package("first.jwe");
+    let r = keep(&file, &link);
+    assert_eq!(r["new_person"], true);
+    let counts = |r: &Value| format!("resources {} new {} updated {} unchanged {}", r["resources"], r["new"], r["updated"], r["unchanged"]);
+    assert_eq!((r["resources"].as_u64(), r["new"].as_u64()), (Some(5), Some(5)), "{}", counts(&r));
+    let person = r["person"].as_i64().unwrap();
+    let persons = carer.run(["--json", "person", "list"]).ok().json();
+    let p = persons.as_array().unwrap().iter().find(|p| p["id"].as_i64() == Some(person)).expect("the new person").clone();
+    assert!(p["shared_by"].as_str().is_some_and(|s| s.contains("山田")), "marked as shared by the sender");
+    assert_eq!(p["resource_count"], 5);
+    assert_eq!(persons.as_array().unwrap().len(), 2);
+
+    // The same package again changes nothing; a newer one (one record changed, one added) updates.
+    let again = keep(&file, &link);
+    assert_eq!((again["new_person"].as_bool(), again["new"].as_u64(), again["unchanged"].as_u64()), (Some(false), Some(0), Some(5)), "{}", counts(&again));
+    // The same file again (the same source), with c2 changed and o3 added.
+    let f = mother.input(
+        "sakura.json",
+        bundle_of(&[patient_json(), condition("c2", "E11.65", "2型糖尿病（高血糖を伴う）"), glucose("o3", 142.0)]),
+    );
+    mother.run(["import", f.to_str().unwrap(), "--source", "Sakura Hospital"]).ok();
+    let (link2, file2) = package("second.jwe");
+    let r2 = keep(&file2, &link2);
+    assert_eq!(r2["person"].as_i64(), Some(person), "the same person");
+    assert_eq!((r2["new"].as_u64(), r2["updated"].as_u64()), (Some(1), Some(1)), "{}", counts(&r2));
+    let persons = carer.run(["--json", "person", "list"]).ok().json();
+    assert_eq!(persons.as_array().unwrap().len(), 2, "no second person");
+    let p = persons.as_array().unwrap().iter().find(|p| p["id"].as_i64() == Some(person)).unwrap().clone();
+    assert_eq!(p["resource_count"], 6, "no duplicates");
+    let found = carer.run(["--json", "search", "高血糖", "--person", &person.to_string()]).ok().json();
+    assert_eq!(found.as_array().map(Vec::len), Some(1), "the updated condition is the current version");
+
+    let before = carer.stats()["resources"].clone();
+
+    // Revoked: no package is made, and the attempt is audited with nothing disclosed.
+    mother.run(["consent", "caregiver", "revoke", "hanako"]).ok();
+    let out = mother.root().join("third.jwe");
+    let o = mother.run(["package", "create", "--caregiver", "hanako", "--out", out.to_str().unwrap()]).expect_code(7);
+    assert!(o.error_line().contains("revoked"), "{}", o.error_line());
+    assert!(o.stdout_str().trim().is_empty() && !out.exists(), "no link, no file");
+    let e = audit(&mother).pop().unwrap();
+    assert_eq!(e["kind"], "caregiver-view");
+    assert!(e["event"]["entity"][1]["description"].as_str().unwrap().starts_with("0 disclosed"));
+    assert_eq!(carer.stats()["resources"], before);
 }

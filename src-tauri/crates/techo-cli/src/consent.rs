@@ -290,7 +290,7 @@ pub fn run_share(ctx: &mut Ctx, a: ShareArgs) -> anyhow::Result<u8> {
         (None, Some(c)) => (Exit::CaregiverView, Recipient::Caregiver { id: c.clone() }, Purpose::CaregiverAccess),
         (None, None) => bail!("say who gets the record: --with FACILITY or --caregiver ID"),
     };
-    let d = Disclosure { exit, recipient, purpose, person: Some(person) };
+    let d = Disclosure { exit, recipient, purpose, person: Some(person), scope: techo_core::Scope::default() };
     let format = if a.format == Format::Ndjson { ExportFormat::Ndjson } else { ExportFormat::Bundle };
     let tmp = a.out.with_extension("partial");
     let f = std::fs::File::create(&tmp).with_context(|| format!("could not create {}", tmp.display()))?;

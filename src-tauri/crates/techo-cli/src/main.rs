@@ -602,7 +602,8 @@ fn person(ctx: &mut Ctx, cmd: PersonCmd) -> anyhow::Result<u8> {
                 ctx.print_json(&s)?;
             } else {
                 for p in s {
-                    println!("{}\t{}\t{}\t{} resources", p.id, p.display_name, p.relationship.as_deref().unwrap_or("-"), p.resource_count);
+                    let shared = p.shared_by.as_deref().map(|s| format!("\tshared by {s}")).unwrap_or_default();
+                    println!("{}\t{}\t{}\t{} resources{shared}", p.id, p.display_name, p.relationship.as_deref().unwrap_or("-"), p.resource_count);
                 }
             }
         }

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use techo_core::techo_consent::{Purpose, Recipient};
-use techo_core::{Disclosure, Exit, ExportFormat};
+use techo_core::{Disclosure, Exit};
 use techo_share::{Package, SealOptions, ShareError, FHIR_JSON};
 
 #[derive(Subcommand)]
@@ -50,6 +50,16 @@ pub enum PackageCmd {
         /// Where the recipient will find the package (default: the file's name).
         #[arg(long)]
         url: Option<String>,
+        /// Only these kinds of records (FHIR resource types, comma-separated: Condition,
+        /// AllergyIntolerance,MedicationRequest…); the Patient always goes along.
+        #[arg(long, value_delimiter = ',', value_name = "TYPES")]
+        types: Vec<String>,
+        /// Only records dated from (YYYY-MM-DD, YYYY-MM or YYYY).
+        #[arg(long, value_name = "DATE")]
+        from: Option<String>,
+        /// Only records dated up to (inclusive).
+        #[arg(long, value_name = "DATE")]
+        to: Option<String>,
     },
     /// Open a package with its link (viewer mode: no vault needed, nothing written to disk).
     Open {
@@ -59,6 +69,19 @@ pub enum PackageCmd {
         #[arg(long)]
         link: String,
         /// Ask for the package's passcode (with --passphrase-stdin: the first line).
+        #[arg(long)]
+        passcode: bool,
+    },
+    /// Keep a package someone shared with you (a caregiver's copy of a family member's
+    /// record): a new person marked "shared by …", or the same person again when a newer
+    /// package from them arrives (updated, never duplicated). Needs the vault.
+    Import {
+        /// The package file.
+        file: PathBuf,
+        /// The SMART Health Link that came with it.
+        #[arg(long)]
+        link: String,
+        /// Ask for the package's passcode (with --passphrase-stdin: after the vault's passphrase).
         #[arg(long)]
         passcode: bool,
     },
@@ -79,10 +102,12 @@ pub fn exit_code(e: &ShareError) -> u8 {
 
 pub fn run(ctx: &mut Ctx, cmd: PackageCmd) -> anyhow::Result<u8> {
     match cmd {
-        PackageCmd::Create { person, with, caregiver, out, label, expires, passcode, url } => {
-            create(ctx, Create { person, with, caregiver, out, label, expires, passcode, url })
+        PackageCmd::Create { person, with, caregiver, out, label, expires, passcode, url, types, from, to } => {
+            let scope = techo_core::Scope { types: (!types.is_empty()).then(|| types.into_iter().map(|t| t.trim().to_owned()).collect()), from, to, name: None };
+            create(ctx, Create { person, with, caregiver, out, label, expires, passcode, url, scope })
         }
         PackageCmd::Open { file, link, passcode } => open(ctx, &file, &link, passcode),
+        PackageCmd::Import { file, link, passcode } => import(ctx, &file, &link, passcode),
     }
 }
 
@@ -95,6 +120,7 @@ struct Create {
     expires: Option<u32>,
     passcode: bool,
     url: Option<String>,
+    scope: techo_core::Scope,
 }
 
 fn now_unix() -> i64 {
@@ -114,6 +140,7 @@ fn create(ctx: &mut Ctx, a: Create) -> anyhow::Result<u8> {
         None => a.out.file_name().map(|n| n.to_string_lossy().into_owned()).context("--out must name a file")?,
     };
     let exp = a.expires.map(|d| now_unix() + i64::from(d) * 86_400);
+    a.scope.validate()?;
     let (exit, recipient, purpose) = match (&a.with, &a.caregiver) {
         (Some(f), _) => (Exit::Share, Recipient::Provider { facility: f.clone() }, Purpose::Treatment),
         (None, Some(c)) => (Exit::CaregiverView, Recipient::Caregiver { id: c.clone() }, Purpose::CaregiverAccess),
@@ -123,9 +150,8 @@ fn create(ctx: &mut Ctx, a: Create) -> anyhow::Result<u8> {
     let person = resolve_person(&v, a.person)?;
     let passcode = if a.passcode { Some(read_new_passcode(ctx)?) } else { None };
 
-    let d = Disclosure { exit, recipient, purpose, person: Some(person) };
-    let mut plaintext = zeroize::Zeroizing::new(Vec::new());
-    let report = v.disclose(&d, ExportFormat::Bundle, &mut *plaintext)?;
+    let d = Disclosure { exit, recipient, purpose, person: Some(person), scope: a.scope.clone() };
+    let (plaintext, report) = v.share_bundle(&d)?;
     drop(v);
     let opts = SealOptions { label: a.label.clone(), exp, passcode: passcode.as_ref(), content_type: FHIR_JSON.to_owned() };
     let (file, key) = Package::seal(&plaintext, &opts)?;
@@ -230,7 +256,14 @@ fn open(ctx: &mut Ctx, file: &Path, link: &str, passcode: bool) -> anyhow::Resul
         Some(_) => vec![&doc],
         None => bail!("the package opened, but it does not hold a FHIR resource"),
     };
+    let mut sources = std::collections::BTreeSet::new();
     for r in &resources {
+        if techo_core::is_sources_provenance(r) {
+            if let Some(f) = r.pointer("/agent/0/who/display").and_then(|d| d.as_str()) {
+                sources.insert(crate::one_line(f));
+            }
+            continue;
+        }
         let t = r["resourceType"].as_str().unwrap_or("(no type)");
         *by_type.entry(t.to_owned()).or_default() += 1;
         if t == "Patient" && patient.is_none() {
@@ -248,9 +281,42 @@ fn open(ctx: &mut Ctx, file: &Path, link: &str, passcode: bool) -> anyhow::Resul
         let when = chrono::DateTime::from_timestamp(exp, 0).map_or_else(|| exp.to_string(), |t| t.to_rfc3339());
         writeln!(out, "expires\t{when}")?;
     }
-    writeln!(out, "resources\t{}", resources.len())?;
+    if doc.pointer("/meta/tag").and_then(|t| t.as_array()).is_some_and(|t| t.iter().any(|t| t["code"].as_str() == Some(techo_core::WITHHELD_TAG_CODE))) {
+        writeln!(out, "note\tsome records were withheld at the person's request")?;
+    }
+    writeln!(out, "resources\t{}", by_type.values().sum::<u64>())?;
     for (t, n) in &by_type {
         writeln!(out, "  {t}\t{n}")?;
+    }
+    for s in &sources {
+        writeln!(out, "source\t{s}")?;
+    }
+    Ok(0)
+}
+
+fn import(ctx: &mut Ctx, file: &Path, link: &str, passcode: bool) -> anyhow::Result<u8> {
+    let bytes = read_package(file)?;
+    let mut v = ctx.open()?;
+    let passcode = if passcode { Some(ctx.passphrase("Passcode: ")?) } else { None };
+    let opened = techo_share::open_link(link, &bytes, passcode.as_ref(), now_unix())?;
+    let shown = file.display().to_string();
+    let done = v.import_package(&opened.plaintext, &shown)?;
+    let r = &done.report;
+    if ctx.json {
+        ctx.print_json(&serde_json::json!({
+            "person": done.person_id, "new_person": done.new_person, "shared_by": done.shared_by,
+            "resources": r.resources, "new": r.new, "updated": r.updated, "unchanged": r.unchanged, "merged": r.merged,
+        }))?;
+    } else {
+        let whose = if done.new_person { "a new person, marked as shared with you" } else { "the same person as the sender's earlier packages" };
+        eprintln!(
+            "techo: kept the package as person {} ({whose}): {} resources, {} new, {} updated, {} unchanged",
+            done.person_id,
+            r.resources,
+            r.new,
+            r.updated,
+            r.unchanged + r.merged
+        );
     }
     Ok(0)
 }

@@ -89,6 +89,9 @@ pub struct AuditInput<'a> {
     pub why: &'a str,
     pub records: &'a [i64],
     pub denied: u64,
+    /// What part of the record was asked for, in words (a disclosure's [`crate::Scope`]);
+    /// `None` for a consent change.
+    pub scope: Option<&'a str>,
 }
 
 /// One row of the log.
@@ -153,11 +156,19 @@ fn event_json(input: &AuditInput<'_>, recorded_at: &str) -> Value {
         }));
     }
     if input.kind != AuditKind::ConsentChange {
-        entity.push(json!({
+        let mut what = format!("{} disclosed, {} held back by consent", input.records.len(), input.denied);
+        if let Some(scope) = input.scope {
+            what.push_str(&format!("; scope: {scope}"));
+        }
+        let mut object = json!({
             "type": { "system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "2", "display": "System Object" },
-            "description": format!("{} disclosed, {} held back by consent", input.records.len(), input.denied),
+            "description": what,
             "detail": [record_list(input.records)]
-        }));
+        });
+        if let Some(scope) = input.scope {
+            object["name"] = json!(scope);
+        }
+        entity.push(object);
     }
     json!({
         "resourceType": "AuditEvent",

@@ -18,6 +18,7 @@ fn vault_with_log(n: usize) -> (tempfile::TempDir, Vault) {
             why: "test",
             records: &records,
             denied: 0,
+            scope: None,
         })
         .unwrap();
     }
@@ -106,7 +107,7 @@ fn removing_the_last_entries_is_detected_through_the_head() {
 fn a_long_record_list_is_summarised_by_its_hash() {
     let (_t, mut v) = vault_with_log(0);
     let records: Vec<i64> = (1..=5000).collect();
-    v.audit(&AuditInput { kind: AuditKind::Export, person_id: None, recipient: "the person", purpose: "PATRQT", why: "export", records: &records, denied: 2 }).unwrap();
+    v.audit(&AuditInput { kind: AuditKind::Export, person_id: None, recipient: "the person", purpose: "PATRQT", why: "export", records: &records, denied: 2, scope: None }).unwrap();
     let e = &v.audit_log(None, 0, 1).unwrap()[0].event;
     let detail = &e["entity"][0]["detail"][0];
     assert_eq!(detail["type"], "records-sha256");

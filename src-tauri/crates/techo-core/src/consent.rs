@@ -76,6 +76,7 @@ impl Vault {
                 why: &description,
                 records: &[],
                 denied: 0,
+                scope: None,
             },
         )?;
         tx.commit()?;

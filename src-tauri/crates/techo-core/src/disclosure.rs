@@ -60,6 +60,113 @@ pub struct Disclosure {
     pub purpose: Purpose,
     /// Whose records; `None` = every person in the vault (each with their own consent).
     pub person: Option<i64>,
+    /// Which part of the record is asked for (before consent has its say).
+    pub scope: Scope,
+}
+
+/// The part of a person's record an exit asks for: every record, or some resource types and
+/// a range of clinical dates. Records outside the scope are not asked about (neither sent nor
+/// counted as held back); the audit names the scope.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// Only these resource types; `None`: every type. The person's `Patient` and the resources
+    /// records point at (organizations, practitioners, medications, locations) always go along.
+    pub types: Option<BTreeSet<String>>,
+    /// Clinical dates from (inclusive, `YYYY`, `YYYY-MM` or `YYYY-MM-DD`).
+    pub from: Option<String>,
+    /// Clinical dates up to (inclusive).
+    pub to: Option<String>,
+    /// What the person chose, in words, when it has a name ("International Patient Summary").
+    pub name: Option<String>,
+}
+
+/// Resources that describe who and what records point at, rather than care: they go along with
+/// any scope (a package without its Patient names no one).
+pub(crate) const SUPPORTING: [&str; 7] = ["Patient", "Organization", "Practitioner", "PractitionerRole", "Location", "Medication", "Device"];
+
+impl Scope {
+    /// The whole record, under a name for the audit log.
+    pub fn named(name: &str) -> Scope {
+        Scope { name: Some(name.to_owned()), ..Scope::default() }
+    }
+
+    /// Checks the dates; a scope that could match nothing by mistake is refused.
+    pub fn validate(&self) -> Result<()> {
+        for d in [&self.from, &self.to].into_iter().flatten() {
+            if !valid_partial_date(d) {
+                return Err(Error::InvalidInput(format!("{d:?} is not a date; write it as YYYY-MM-DD (or YYYY-MM, YYYY)")));
+            }
+        }
+        if let (Some(f), Some(t)) = (&self.from, &self.to) {
+            if f.as_str() > t.as_str() {
+                return Err(Error::InvalidInput(format!("the date range starts ({f}) after it ends ({t}); swap the dates")));
+            }
+        }
+        if self.types.as_ref().is_some_and(|t| t.is_empty()) {
+            return Err(Error::InvalidInput("choose at least one kind of record to share".into()));
+        }
+        Ok(())
+    }
+
+    /// The scope in words, for the audit log.
+    pub fn label(&self) -> String {
+        let mut parts = vec![];
+        if let Some(n) = &self.name {
+            parts.push(n.clone());
+        }
+        if let Some(t) = &self.types {
+            parts.push(format!("types: {}", t.iter().cloned().collect::<Vec<_>>().join(", ")));
+        }
+        match (&self.from, &self.to) {
+            (Some(f), Some(t)) => parts.push(format!("dates {f} to {t}")),
+            (Some(f), None) => parts.push(format!("dates from {f}")),
+            (None, Some(t)) => parts.push(format!("dates up to {t}")),
+            (None, None) => {}
+        }
+        if parts.is_empty() {
+            "the whole record".into()
+        } else {
+            parts.join("; ")
+        }
+    }
+
+    /// Whether a record of this type and clinical date is inside the scope.
+    pub(crate) fn admits(&self, rtype: &str, clinical_date: Option<&str>) -> bool {
+        if SUPPORTING.contains(&rtype) {
+            return true;
+        }
+        if self.types.as_ref().is_some_and(|t| !t.contains(rtype)) {
+            return false;
+        }
+        if self.from.is_none() && self.to.is_none() {
+            return true;
+        }
+        let Some(date) = clinical_date else { return false };
+        // Compare as many characters as the bound has: 2024 admits 2024-05-01T10:00.
+        if let Some(f) = &self.from {
+            let n = f.len().min(date.len());
+            if date[..n] < f[..n] {
+                return false;
+            }
+        }
+        if let Some(t) = &self.to {
+            let n = t.len().min(date.len());
+            if date[..n] > t[..n] {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+fn valid_partial_date(d: &str) -> bool {
+    let full = match d.len() {
+        4 => format!("{d}-01-01"),
+        7 => format!("{d}-01"),
+        10 => d.to_owned(),
+        _ => return false,
+    };
+    chrono::NaiveDate::parse_from_str(&full, "%Y-%m-%d").is_ok()
 }
 
 impl Disclosure {
@@ -166,6 +273,7 @@ impl Gated {
     /// report, or the error that stopped the output.
     pub(crate) fn audit(self, conn: &rusqlite::Connection, d: &Disclosure, skip_empty: bool) -> Result<DisclosureReport> {
         let label = d.recipient_label();
+        let scope = d.scope.label();
         for (person, sent, denied) in &self.per_person {
             if skip_empty && sent.is_empty() && *denied == 0 && self.failure.is_none() {
                 continue; // e.g. a research run with nothing due for this person
@@ -184,6 +292,7 @@ impl Gated {
                     why: &why,
                     records: sent,
                     denied: *denied,
+                    scope: Some(&scope),
                 },
             )?;
         }
@@ -213,7 +322,7 @@ pub(crate) fn gate(conn: &rusqlite::Connection, d: &Disclosure, only: Only<'_>, 
         let (state, _) = crate::consent::load(conn, person)?;
         let mut sent = vec![];
         let mut denied = 0u64;
-        let walked = walk(conn, person, &state, &req, now, only, &mut |row, decision| {
+        let walked = walk(conn, person, &state, &req, now, only, &d.scope, &mut |row, decision| {
             if decision.permit {
                 sink(row)?;
                 sent.push(row.record_id);
@@ -245,6 +354,7 @@ fn walk(
     req: &Request<'_>,
     now: chrono::DateTime<chrono::Utc>,
     only: Only<'_>,
+    scope: &Scope,
     each: &mut dyn FnMut(&GateRow, &techo_consent::Decision) -> Result<()>,
 ) -> Result<()> {
     let mut stmt = conn.prepare(WALK_SQL)?;
@@ -254,9 +364,12 @@ fn walk(
         if only.is_some_and(|o| !o.contains(&record_id)) {
             continue;
         }
-        let text = crate::unpack(&r.get::<_, Vec<u8>>(3)?)?;
         let rtype: String = r.get(2)?;
         let clinical_date: Option<String> = r.get(4)?;
+        if !scope.admits(&rtype, clinical_date.as_deref()) {
+            continue;
+        }
+        let text = crate::unpack(&r.get::<_, Vec<u8>>(3)?)?;
         let updated_at: String = r.get(5)?;
         let facility: Option<String> = r.get(6)?;
         let entered_at = chrono::DateTime::parse_from_rfc3339(&updated_at)

@@ -50,6 +50,8 @@ pub enum Error {
     #[error("{0}; the consent was not changed")]
     Consent(#[from] techo_consent::ConsentError),
     /// The research profile or a pseudonymisation rule failed.
+    #[error("nothing to share: {0}; no package was made")]
+    NothingToShare(String),
     #[error("{0}; no research copy was made")]
     Pseudonymise(#[from] techo_pseudo::PseudoError),
 }
@@ -86,6 +88,7 @@ impl Error {
             Error::DuplicateEntry(_) => "duplicate_entry",
             Error::Consent(e) => e.code(),
             Error::Pseudonymise(e) => e.code(),
+            Error::NothingToShare(_) => "nothing_to_share",
         }
     }
 
@@ -94,7 +97,7 @@ impl Error {
     /// `duplicate_entry`…) are all `invalid_input`. CLI exit codes and IPC codes map on this.
     pub fn general_code(&self) -> &'static str {
         match self {
-            Error::Vitals(_) | Error::VitalsCsv(_) | Error::DuplicateEntry(_) | Error::Consent(_) => "invalid_input",
+            Error::Vitals(_) | Error::VitalsCsv(_) | Error::DuplicateEntry(_) | Error::Consent(_) | Error::NothingToShare(_) => "invalid_input",
             Error::Pseudonymise(_) => "internal",
             other => other.code(),
         }

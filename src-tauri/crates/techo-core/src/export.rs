@@ -18,7 +18,7 @@ impl Vault {
     /// person's own use, through the disclosure gate (audited). Returns how many resources
     /// were written.
     pub fn export(&mut self, person: Option<i64>, format: ExportFormat, out: &mut dyn Write) -> Result<u64> {
-        let d = Disclosure { exit: Exit::Export, recipient: Recipient::Person, purpose: Purpose::PersonalUse, person };
+        let d = Disclosure { exit: Exit::Export, recipient: Recipient::Person, purpose: Purpose::PersonalUse, person, scope: crate::Scope::default() };
         Ok(self.disclose(&d, format, out)?.disclosed)
     }
 }

@@ -86,8 +86,12 @@ impl From<rusqlite::Error> for Stop {
 
 /// The source's name for a resource. In a Bundle whose `fullUrl` is a server URL, that URL
 /// (without `/_history/…`) tells apart two servers' `Observation/14`; otherwise `Type/id`, or
-/// the `urn:uuid:` fullUrl of a resource without an id.
+/// the `urn:uuid:` fullUrl of a resource without an id. A Techo share package names each record
+/// `urn:techo:record:{sender}:{record}` (two facilities' `Condition/1` travel in one package).
 fn source_ref(item: &Item) -> String {
+    if let Some(url) = item.full_url.as_deref().filter(|u| u.starts_with(crate::share::RECORD_URN)) {
+        return url.to_owned();
+    }
     if let Some(url) = item.full_url.as_deref().filter(|u| u.starts_with("http://") || u.starts_with("https://")) {
         let url = url.split("/_history/").next().unwrap_or(url);
         return url.to_owned();
@@ -424,7 +428,7 @@ fn insert_person(tx: &rusqlite::Connection, name: &str) -> Result<i64> {
 }
 
 /// The display name of a Patient resource, for a new person.
-fn patient_name(r: &Value) -> String {
+pub(crate) fn patient_name(r: &Value) -> String {
     let n = r.get("name").and_then(|n| n.as_array()).and_then(|a| {
         // Prefer the kanji (IDE) or official name; JP Core marks the kana name SYL.
         a.iter()

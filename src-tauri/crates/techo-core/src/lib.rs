@@ -20,6 +20,7 @@ mod research;
 mod schema;
 mod secret;
 mod settings;
+mod share;
 mod store;
 mod vault;
 mod vitals;
@@ -31,7 +32,7 @@ mod audit_tests;
 
 pub use audit::{AuditEntry, AuditInput, AuditKind, AuditVerification, AUDIT_SUBTYPE_SYSTEM};
 pub use consent::{ConsentChanged, ConsentVersion};
-pub use disclosure::{Disclosure, DisclosureReport, Exit};
+pub use disclosure::{Disclosure, DisclosureReport, Exit, Scope};
 pub use research::{ResearchFailure, ResearchItem, ResearchRun, ResearchSent, ResearchStatus, DEFAULT_RESEARCH_DELAY_DAYS};
 /// The IO-free consent model and policy engine the vault's gate asks.
 pub use techo_consent;
@@ -49,6 +50,7 @@ pub use keystore::{KeyStore, MemoryKeyring, NoKeyring, OsKeyring};
 pub use platform::default_vault_dir;
 pub use secret::Key32;
 pub use settings::Setting;
+pub use share::{is_sources_provenance, PackageImport, SharedRecord, PERSON_URN, SHARE_TAG_SYSTEM, SOURCES_TAG_CODE, WITHHELD_TAG_CODE};
 pub use store::{
     Person, PersonSummary, ProvenanceEntry, RecordDetail, ResourceRow, SearchQuery, SourceInfo, Stats,
     TimelineCursor, TimelineQuery, VersionInfo,

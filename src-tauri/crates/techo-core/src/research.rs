@@ -135,6 +135,7 @@ impl Vault {
                     recipient: Recipient::Research { destination: "the research queue".into() },
                     purpose: Purpose::Research,
                     person: Some(person),
+                    scope: crate::Scope::default(),
                 };
                 let tx = self.conn.unchecked_transaction()?;
                 let made_at = crate::now();
@@ -233,6 +234,7 @@ impl Vault {
                     why: "pseudonymised copies sent",
                     records,
                     denied: 0,
+                    scope: None,
                 },
             )?;
         }

@@ -241,6 +241,18 @@ CREATE TABLE endpoint_client_keys(
     created_at TEXT NOT NULL
 );
 "#,
+},
+Migration {
+    version: 5,
+    description: "share packages: a person's stable sharing id, and who shared a person's record into this vault",
+    sql: r#"
+-- The sender side: a random id a person's packages carry (`Bundle.meta.source`), so that the
+-- caregiver's Techo recognises the next package from the same person. Made on first use.
+ALTER TABLE persons ADD COLUMN share_uuid TEXT;
+-- The receiving side: the name of the person who shared this record (a family member kept by a
+-- caregiver from packages); NULL for a record the vault's own sources fill.
+ALTER TABLE persons ADD COLUMN shared_by TEXT;
+"#,
 }];
 
 pub fn latest() -> i64 {

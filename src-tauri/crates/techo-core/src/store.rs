@@ -11,6 +11,8 @@ pub struct Person {
     pub id: i64,
     pub display_name: String,
     pub relationship: Option<String>,
+    /// Who shared this record into the vault (a caregiver keeps it from their packages).
+    pub shared_by: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -18,6 +20,8 @@ pub struct PersonSummary {
     pub id: i64,
     pub display_name: String,
     pub relationship: Option<String>,
+    /// Who shared this record into the vault, when it came from share packages.
+    pub shared_by: Option<String>,
     pub resource_count: u64,
     /// Resource counts by type, most frequent first.
     pub by_type: Vec<(String, u64)>,
@@ -189,8 +193,8 @@ impl Vault {
     }
 
     pub fn persons(&self) -> Result<Vec<Person>> {
-        let mut stmt = self.conn.prepare_cached("SELECT id, display_name, relationship FROM persons ORDER BY id")?;
-        let rows = stmt.query_map([], |r| Ok(Person { id: r.get(0)?, display_name: r.get(1)?, relationship: r.get(2)? }))?;
+        let mut stmt = self.conn.prepare_cached("SELECT id, display_name, relationship, shared_by FROM persons ORDER BY id")?;
+        let rows = stmt.query_map([], |r| Ok(Person { id: r.get(0)?, display_name: r.get(1)?, relationship: r.get(2)?, shared_by: r.get(3)? }))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -203,7 +207,14 @@ impl Vault {
         let mut out: Vec<PersonSummary> = self
             .persons()?
             .into_iter()
-            .map(|p| PersonSummary { id: p.id, display_name: p.display_name, relationship: p.relationship, resource_count: 0, by_type: vec![] })
+            .map(|p| PersonSummary {
+                id: p.id,
+                display_name: p.display_name,
+                relationship: p.relationship,
+                shared_by: p.shared_by,
+                resource_count: 0,
+                by_type: vec![],
+            })
             .collect();
         let mut stmt = self.conn.prepare_cached("SELECT person_id, rtype, count(*) FROM records GROUP BY person_id, rtype")?;
         let mut rows = stmt.query([])?;

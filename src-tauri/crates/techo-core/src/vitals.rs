@@ -681,6 +681,7 @@ impl Vault {
             recipient: techo_consent::Recipient::Person,
             purpose: techo_consent::Purpose::PersonalUse,
             person: Some(q.person),
+            scope: crate::Scope::named("home readings"),
         };
         if !only.is_empty() {
             self.gated(&d, Some(&only), &mut |row| {
