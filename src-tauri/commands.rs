@@ -191,6 +191,7 @@ fn to_ipc_summary(p: techo_core::PersonSummary) -> PersonSummary {
         id: p.id,
         display_name: p.display_name,
         relationship: p.relationship,
+        shared_by: p.shared_by,
         resource_count: p.resource_count,
         by_type: p
             .by_type

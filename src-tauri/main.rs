@@ -9,6 +9,7 @@
 mod commands;
 mod consent;
 mod setup;
+mod share;
 mod sources;
 mod vitals;
 
@@ -20,6 +21,7 @@ fn main() {
         .manage(state)
         .manage(sources::SyncState::default())
         .manage(setup::SetupState::default())
+        .manage(share::ViewerState::default())
         // Once a second: lock a vault left unused for the idle limit, then run the sync
         // schedule (a locked vault is never synced).
         .setup(|app| {
@@ -75,6 +77,14 @@ fn main() {
             setup::import_status,
             setup::app_settings,
             setup::set_app_settings,
+            share::share_create,
+            share::share_summary,
+            share::package_open,
+            share::package_summary,
+            share::package_rows,
+            share::package_resource,
+            share::package_close,
+            share::package_keep,
         ])
         .run(tauri::generate_context!("tauri.conf.json"));
     if let Err(e) = result {

@@ -8,6 +8,7 @@ use crate::i18n::t;
 use crate::i18n_record::{self as ir, tr};
 use crate::import::Import;
 use crate::settings::Settings;
+use crate::share::{Share, Viewer};
 use crate::ipc::invoke;
 use crate::record::PersonView;
 use crate::persons::PersonsEditor;
@@ -44,6 +45,10 @@ enum Pane {
     /// Importing files (into the open record's person, if one was open).
     Import(Option<i64>),
     Settings,
+    /// Making a share package (of the open record's person, if one was open).
+    Share(Option<i64>),
+    /// The package viewer.
+    Viewer,
 }
 
 /// Where a message comes from decides how it looks: an error, or a quiet note.
@@ -326,6 +331,21 @@ pub fn App() -> Html {
             open_pane.set(Some(Pane::Settings));
         })
     };
+    let on_open_share = {
+        let (open_sources, open_person, open_pane, notice) = (open_sources.clone(), open_person.clone(), open_pane.clone(), notice.clone());
+        move |viewer: bool| {
+            let (open_sources, open_person, open_pane, notice) = (open_sources.clone(), open_person.clone(), open_pane.clone(), notice.clone());
+            Callback::from(move |_: MouseEvent| {
+                let pane = if viewer { Pane::Viewer } else { Pane::Share(open_person.as_ref().map(|p| p.id)) };
+                open_person.set(None);
+                open_sources.set(false);
+                notice.set(None);
+                open_pane.set(Some(pane));
+            })
+        }
+    };
+    // The viewer before any unlock (a clinician opening a package needs no vault).
+    let viewer_first = use_state(|| false);
     let on_settings_applied = {
         let lang = lang.clone();
         Callback::from(move |s: AppSettings| {
@@ -422,6 +442,12 @@ pub fn App() -> Html {
                         { tr(l, if *busy { "unlock.busy" } else { "unlock.button" }) }
                     </button>
                 </form>
+                <p class="muted viewer-first-offer">
+                    <button class="link viewer-first" onclick={{
+                        let viewer_first = viewer_first.clone();
+                        Callback::from(move |_: MouseEvent| viewer_first.set(true))
+                    }}>{ crate::share_view::tr(l, "toolbar.open_package_no_vault") }</button>
+                </p>
             </section>
         },
         Screen::Unlocked { persons } => html! {
@@ -445,6 +471,12 @@ pub fn App() -> Html {
                         if !matches!(*open_pane, Some(Pane::Import(_))) {
                             <button class="import-open" onclick={on_open_import}>{ t(*lang, "toolbar.import") }</button>
                         }
+                        if !matches!(*open_pane, Some(Pane::Share(_))) && !persons.is_empty() {
+                            <button class="share-open" onclick={on_open_share(false)}>{ crate::share_view::tr(l, "toolbar.share") }</button>
+                        }
+                        if *open_pane != Some(Pane::Viewer) {
+                            <button class="viewer-open-pane" onclick={on_open_share(true)}>{ crate::share_view::tr(l, "toolbar.open_package") }</button>
+                        }
                         if *open_pane != Some(Pane::Settings) {
                             <button class="settings-open" onclick={on_open_settings}>{ t(*lang, "toolbar.settings") }</button>
                         }
@@ -457,6 +489,20 @@ pub fn App() -> Html {
                     <Consent persons={persons.clone()} {person} on_back={on_close_pane.clone()} />
                 } else if let Some(Pane::Import(person)) = *open_pane {
                     <Import persons={persons.clone()} {person} lang={*lang} on_persons={on_sources_persons.clone()} on_back={on_close_pane.clone()} />
+                } else if let Some(Pane::Share(person)) = *open_pane {
+                    <Share persons={persons.clone()} {person} lang={l} on_back={on_close_pane.clone()} />
+                } else if *open_pane == Some(Pane::Viewer) {
+                    <Viewer lang={l} can_keep=true on_back={on_close_pane.clone()} on_kept={{
+                        let on_persons = on_sources_persons.clone();
+                        Callback::from(move |_| {
+                            let on_persons = on_persons.clone();
+                            spawn_local(async move {
+                                if let Ok(p) = invoke::<PersonSummariesCmd>(&NoArgs {}).await {
+                                    on_persons.emit(p);
+                                }
+                            });
+                        })
+                    }} />
                 } else if *open_pane == Some(Pane::Settings) {
                     <Settings lang={*lang} on_applied={on_settings_applied} on_back={on_close_pane.clone()} />
                 } else if *open_pane == Some(Pane::Audit) {
@@ -489,6 +535,17 @@ pub fn App() -> Html {
         },
     };
 
+    let body = if *viewer_first && !matches!(*screen, Screen::Unlocked { .. }) {
+        html! {
+            <Viewer lang={l} can_keep=false on_back={{
+                let viewer_first = viewer_first.clone();
+                Callback::from(move |_| viewer_first.set(false))
+            }} />
+        }
+    } else {
+        body
+    };
+
     // Every component below reads the language with `use_context::<Language>()`.
     html! {
         <ContextProvider<Language> context={*lang}>
@@ -513,7 +570,10 @@ fn person_row(l: Language, p: &PersonSummary, open_person: UseStateHandle<Option
     html! {
         <tr key={p.id.to_string()}>
             <td class="name"><button class="link person" onclick={open}>{ p.display_name.clone() }</button></td>
-            <td>{ view::relationship_label(l, p.relationship.as_deref()) }</td>
+            <td>
+                { view::relationship_label(l, p.relationship.as_deref()) }
+                if let Some(by) = &p.shared_by { <span class="shared-by">{ crate::share_view::shared_by(l, by) }</span> }
+            </td>
             <td class="num">{ view::format_count(p.resource_count) }</td>
             <td>
                 <ul class="types">

@@ -36,6 +36,10 @@ mod record;
 #[cfg(target_arch = "wasm32")]
 mod settings;
 #[cfg(target_arch = "wasm32")]
+mod share;
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // used by the wasm32 app only
+mod share_view;
+#[cfg(target_arch = "wasm32")]
 mod sources;
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // used by the wasm32 app only
 mod sources_view;

@@ -302,6 +302,7 @@ mod tests {
             id: 7,
             display_name: "山田 花子".into(),
             relationship: None,
+            shared_by: None,
             resource_count: 0,
             by_type: vec![],
         }];

@@ -428,7 +428,7 @@ fn insert_person(tx: &rusqlite::Connection, name: &str) -> Result<i64> {
 }
 
 /// The display name of a Patient resource, for a new person.
-pub(crate) fn patient_name(r: &Value) -> String {
+pub fn patient_name(r: &Value) -> String {
     let n = r.get("name").and_then(|n| n.as_array()).and_then(|a| {
         // Prefer the kanji (IDE) or official name; JP Core marks the kana name SYL.
         a.iter()

@@ -38,6 +38,9 @@ pub use research::{ResearchFailure, ResearchItem, ResearchRun, ResearchSent, Res
 pub use techo_consent;
 /// The IO-free pseudonymisation the research copies use.
 pub use techo_pseudo;
+pub use techo_share;
+pub use techo_fhir;
+pub use import::patient_name as patient_display_name;
 pub use endpoints::{
     normalize_base_url, ClientKey, Endpoint, EndpointAuth, EndpointStatus, EndpointTokens, NewEndpoint, SyncCursor, SyncRun, ENDPOINT_SOURCE_KIND,
 };
@@ -50,7 +53,7 @@ pub use keystore::{KeyStore, MemoryKeyring, NoKeyring, OsKeyring};
 pub use platform::default_vault_dir;
 pub use secret::Key32;
 pub use settings::Setting;
-pub use share::{is_sources_provenance, PackageImport, SharedRecord, PERSON_URN, SHARE_TAG_SYSTEM, SOURCES_TAG_CODE, WITHHELD_TAG_CODE};
+pub use share::{is_sources_provenance, PackageImport, ShareDoc, SharedRecord, PERSON_URN, SHARE_TAG_SYSTEM, SOURCES_TAG_CODE, WITHHELD_TAG_CODE};
 pub use store::{
     Person, PersonSummary, ProvenanceEntry, RecordDetail, ResourceRow, SearchQuery, SourceInfo, Stats,
     TimelineCursor, TimelineQuery, VersionInfo,

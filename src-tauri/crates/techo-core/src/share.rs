@@ -41,6 +41,17 @@ pub struct SharedRecord {
     pub facilities: Vec<String>,
 }
 
+/// What a package (or a printable summary) holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShareDoc {
+    /// The International Patient Summary (a FHIR document Bundle) in a language.
+    Ips(techo_share::Lang),
+    /// The Japanese summary of the six items of Japan's record-sharing service.
+    JpSix,
+    /// The records themselves (a collection Bundle), e.g. for a caregiver to keep.
+    Records,
+}
+
 /// What a received package did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PackageImport {
@@ -104,6 +115,41 @@ impl Vault {
         refuse_empty(&records, &report)?;
         let bundle = package_bundle(&sender, &records, report.denied_total() > 0, &crate::now());
         Ok((bundle, report))
+    }
+
+    /// The content of a package for `d`: the records, or a summary document built from them
+    /// (duplicates merged, every reference resolving inside the Bundle; techo-share's IPS).
+    /// A summary carries the same `meta.source` and withheld tag as a records package.
+    pub fn share_document(&mut self, d: &Disclosure, doc: ShareDoc) -> Result<(Zeroizing<Vec<u8>>, DisclosureReport)> {
+        let (lang, variant) = match doc {
+            ShareDoc::Records => return self.share_bundle(d),
+            ShareDoc::Ips(lang) => (lang, techo_share::ips::IpsVariant::Ips),
+            ShareDoc::JpSix => (techo_share::Lang::Ja, techo_share::ips::IpsVariant::JpSix),
+        };
+        let person = d.person.ok_or_else(|| Error::InvalidInput("a share is made from one person's record; choose the person".into()))?;
+        let sender = self.person_share_uuid(person)?;
+        let (records, report) = self.shared_records(d)?;
+        refuse_empty(&records, &report)?;
+        let mut input = Vec::with_capacity(records.len());
+        for r in records {
+            let resource: Value = serde_json::from_str(&r.text).map_err(|_| Error::Corrupt(format!("record {} is not JSON", r.record_id)))?;
+            input.push(techo_share::ips::SourcedResource { resource, sources: r.facilities });
+        }
+        let opts = techo_share::ips::IpsOptions {
+            lang,
+            variant,
+            timestamp: crate::now(),
+            document_id: uuid::Uuid::new_v4().to_string(),
+            withheld: report.denied_total() > 0,
+            author: "Techo".into(),
+        };
+        let mut bundle = techo_share::ips::build_ips(&input, &opts).map_err(|e| Error::InvalidInput(format!("the summary could not be made: {e}")))?;
+        drop(input);
+        if let Some(meta) = bundle.as_object_mut().map(|b| b.entry("meta").or_insert_with(|| json!({}))) {
+            meta["source"] = json!(format!("{PERSON_URN}{sender}"));
+        }
+        let bytes = serde_json::to_vec(&bundle).map_err(|_| Error::Database("the summary could not be written".into()))?;
+        Ok((Zeroizing::new(bytes), report))
     }
 
     /// Keeps a received package (already opened: its Bundle in `plaintext`) as a family

@@ -21,6 +21,8 @@ mod setup;
 pub use setup::*;
 mod record;
 pub use record::*;
+mod share;
+pub use share::*;
 
 /// Longest passphrase the shell accepts, in characters.
 pub const MAX_PASSPHRASE_CHARS: usize = 1024;
@@ -214,6 +216,15 @@ pub const COMMAND_NAMES: &[&str] = &[
     ImportStatusCmd::NAME,
     AppSettingsCmd::NAME,
     SetAppSettingsCmd::NAME,
+    // Sharing and the package viewer (share.rs).
+    ShareCreateCmd::NAME,
+    ShareSummaryCmd::NAME,
+    PackageOpenCmd::NAME,
+    PackageSummaryCmd::NAME,
+    PackageRowsCmd::NAME,
+    PackageResourceCmd::NAME,
+    PackageCloseCmd::NAME,
+    PackageKeepCmd::NAME,
 ];
 
 /// Arguments of `unlock_with_passphrase`.
@@ -253,6 +264,9 @@ pub struct PersonSummary {
     pub id: i64,
     pub display_name: String,
     pub relationship: Option<String>,
+    /// Who shared this record into the vault (a family member's record kept from packages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_by: Option<String>,
     pub resource_count: u64,
     /// Resource counts by FHIR resource type, e.g. `("Observation", 1200)`.
     pub by_type: Vec<TypeCount>,
@@ -603,6 +617,7 @@ mod tests {
             id: 1,
             display_name: "A".into(),
             relationship: Some("self".into()),
+            shared_by: None,
             resource_count: 3,
             by_type: vec![
                 TypeCount {
