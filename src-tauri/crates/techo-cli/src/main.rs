@@ -143,6 +143,24 @@ enum Cmd {
     /// Share a person's record with a provider or a caregiver, as their consent allows (audited).
     Share(consent::ShareArgs),
     /// Encrypted share packages with a SMART Health Link: create one (audited), open one (no vault needed).
+    /// The printable summary of a person's record (HTML, Japanese or English), or with --ips the
+    /// International Patient Summary as FHIR JSON. Audited as an export.
+    Summary {
+        #[arg(long)]
+        person: Option<i64>,
+        /// en or ja.
+        #[arg(long, default_value = "en", value_parser = ["en", "ja"])]
+        lang: String,
+        /// Write the IPS (a FHIR document Bundle) instead of the HTML page.
+        #[arg(long)]
+        ips: bool,
+        /// Write the Japanese six-item summary (FHIR document Bundle).
+        #[arg(long)]
+        jp_six: bool,
+        /// Write to this file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     Package {
         #[command(subcommand)]
         cmd: package::PackageCmd,
@@ -495,6 +513,7 @@ fn run(ctx: &mut Ctx, cmd: Cmd) -> anyhow::Result<u8> {
         Cmd::Consent { cmd } => consent::run_consent(ctx, cmd),
         Cmd::Share(args) => consent::run_share(ctx, args),
         Cmd::Package { cmd } => package::run(ctx, cmd),
+        Cmd::Summary { person, lang, ips, jp_six, out } => package::summary(ctx, person, &lang, ips, jp_six, out.as_deref()),
         Cmd::Research { cmd } => consent::run_research(ctx, cmd),
         Cmd::Audit { cmd } => consent::run_audit(ctx, cmd),
         Cmd::DemoHospital { port, resources, facilities, seed, open, everything } => sync::demo_hospital(port, resources, facilities, seed, open, everything),

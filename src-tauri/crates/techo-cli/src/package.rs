@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use techo_core::techo_consent::{Purpose, Recipient};
-use techo_core::{Disclosure, Exit};
+use techo_core::{Disclosure, Exit, ShareDoc};
 use techo_share::{Package, SealOptions, ShareError, FHIR_JSON};
 
 #[derive(Subcommand)]
@@ -60,6 +60,16 @@ pub enum PackageCmd {
         /// Only records dated up to (inclusive).
         #[arg(long, value_name = "DATE")]
         to: Option<String>,
+        /// Share the International Patient Summary (a FHIR document for a clinician) instead of
+        /// the records.
+        #[arg(long, conflicts_with = "jp_six")]
+        ips: bool,
+        /// Share the Japanese summary of the six items (傷病名, アレルギー, 感染症, 薬剤禁忌, 検査, 処方).
+        #[arg(long)]
+        jp_six: bool,
+        /// The summary's language: en or ja.
+        #[arg(long, default_value = "en", value_parser = ["en", "ja"])]
+        lang: String,
     },
     /// Open a package with its link (viewer mode: no vault needed, nothing written to disk).
     Open {
@@ -102,9 +112,16 @@ pub fn exit_code(e: &ShareError) -> u8 {
 
 pub fn run(ctx: &mut Ctx, cmd: PackageCmd) -> anyhow::Result<u8> {
     match cmd {
-        PackageCmd::Create { person, with, caregiver, out, label, expires, passcode, url, types, from, to } => {
-            let scope = techo_core::Scope { types: (!types.is_empty()).then(|| types.into_iter().map(|t| t.trim().to_owned()).collect()), from, to, name: None };
-            create(ctx, Create { person, with, caregiver, out, label, expires, passcode, url, scope })
+        PackageCmd::Create { person, with, caregiver, out, label, expires, passcode, url, types, from, to, ips, jp_six, lang } => {
+            let (doc, name) = if jp_six {
+                (ShareDoc::JpSix, Some("Japanese patient summary (six items)".to_owned()))
+            } else if ips {
+                (ShareDoc::Ips(lang_of(&lang)), Some("International Patient Summary".to_owned()))
+            } else {
+                (ShareDoc::Records, None)
+            };
+            let scope = techo_core::Scope { types: (!types.is_empty()).then(|| types.into_iter().map(|t| t.trim().to_owned()).collect()), from, to, name };
+            create(ctx, Create { person, with, caregiver, out, label, expires, passcode, url, scope, doc })
         }
         PackageCmd::Open { file, link, passcode } => open(ctx, &file, &link, passcode),
         PackageCmd::Import { file, link, passcode } => import(ctx, &file, &link, passcode),
@@ -121,6 +138,47 @@ struct Create {
     passcode: bool,
     url: Option<String>,
     scope: techo_core::Scope,
+    doc: ShareDoc,
+}
+
+pub fn lang_of(code: &str) -> techo_share::Lang {
+    if code == "ja" {
+        techo_share::Lang::Ja
+    } else {
+        techo_share::Lang::En
+    }
+}
+
+/// `techo summary`: the printable summary (HTML) of a person's own record, or with `--ips` the
+/// International Patient Summary itself (FHIR JSON). Personal use: through the gate, audited.
+pub fn summary(ctx: &mut Ctx, person: Option<i64>, lang: &str, ips: bool, jp_six: bool, out: Option<&Path>) -> anyhow::Result<u8> {
+    let mut v = ctx.open()?;
+    let person = resolve_person(&v, person)?;
+    let lang = lang_of(lang);
+    let doc = if jp_six { ShareDoc::JpSix } else { ShareDoc::Ips(lang) };
+    let what = if ips || jp_six { "patient summary (FHIR)" } else { "printable summary" };
+    let d = Disclosure { exit: Exit::Export, recipient: Recipient::Person, purpose: Purpose::PersonalUse, person: Some(person), scope: techo_core::Scope::named(what) };
+    let (bytes, _) = v.share_document(&d, doc)?;
+    drop(v);
+    let text = if ips || jp_six {
+        zeroize::Zeroizing::new(bytes.to_vec())
+    } else {
+        let bundle: serde_json::Value = serde_json::from_slice(&bytes)?;
+        let opts = techo_share::summary::SummaryOptions { lang, today: chrono::Local::now().format("%Y-%m-%d").to_string(), title: None };
+        zeroize::Zeroizing::new(techo_share::summary::summary_document(&bundle, &opts).into_bytes())
+    };
+    match out {
+        Some(path) => {
+            write_atomically(path, &text)?;
+            eprintln!("techo: wrote the {what} to {}", path.display());
+        }
+        None => {
+            let mut o = std::io::stdout().lock();
+            o.write_all(&text)?;
+            o.flush()?;
+        }
+    }
+    Ok(0)
 }
 
 fn now_unix() -> i64 {
@@ -151,7 +209,7 @@ fn create(ctx: &mut Ctx, a: Create) -> anyhow::Result<u8> {
     let passcode = if a.passcode { Some(read_new_passcode(ctx)?) } else { None };
 
     let d = Disclosure { exit, recipient, purpose, person: Some(person), scope: a.scope.clone() };
-    let (plaintext, report) = v.share_bundle(&d)?;
+    let (plaintext, report) = v.share_document(&d, a.doc)?;
     drop(v);
     let opts = SealOptions { label: a.label.clone(), exp, passcode: passcode.as_ref(), content_type: FHIR_JSON.to_owned() };
     let (file, key) = Package::seal(&plaintext, &opts)?;
