@@ -458,3 +458,61 @@ fn a_caregiver_keeps_a_shared_record_a_newer_package_updates_it_and_revocation_s
     assert!(e["event"]["entity"][1]["description"].as_str().unwrap().starts_with("0 disclosed"));
     assert_eq!(carer.stats()["resources"], before);
 }
+
+/// The International Patient Summary made from a vault (through the gate, so consent applies)
+/// passes the offline IPS structural rules; what consent withheld is out of it, and the
+/// document says something was withheld, not what. The same as a package opens in jose; the
+/// printable page is made in both languages and is audited as the person's own use.
+#[test]
+fn the_ips_of_a_generated_record_passes_the_ips_rules_and_travels_as_a_package() {
+    let v = TempVault::new();
+    let rec = v.root().join("gen.json");
+    v.run(["gen", "--persons", "1", "--resources", "5000", "--facilities", "3", "--out", rec.to_str().unwrap()]).ok();
+    v.run(["import", rec.to_str().unwrap()]).ok();
+    std::fs::remove_file(&rec).unwrap();
+    let f = v.input("sakura.json", bundle_of(&[patient_json(), condition("c1", "F32.9", "うつ病"), condition("c2", "E11.9", "2型糖尿病")]));
+    v.run(["import", f.to_str().unwrap(), "--source", "Sakura Hospital", "--person", "1"]).ok();
+
+    let ips: Value = v.run(["summary", "--ips"]).ok().json();
+    let issues = techo_core::techo_share::ips_check::check_ips(&ips);
+    assert!(issues.is_empty(), "IPS rules: {:?}", issues.iter().map(|i| format!("{} {}", i.rule, i.path)).collect::<Vec<_>>());
+    let n = ips["entry"].as_array().unwrap().len();
+    assert!((20..2000).contains(&n), "a readable document, not the whole record: {n} entries");
+    assert!(ips.to_string().contains("E11.9"), "the diabetes condition is summarised");
+    let jp: Value = v.run(["summary", "--jp-six"]).ok().json();
+    let mut issues = techo_core::techo_share::ips_check::check_jp_six(&jp);
+    issues.retain(|i| !i.rule.starts_with("ips-"));
+    assert!(issues.is_empty(), "JP six-item rules: {:?}", issues.iter().map(|i| format!("{} {}", i.rule, i.path)).collect::<Vec<_>>());
+
+    // Consent withholds mental health: out of the shared IPS, which says something was withheld.
+    v.run(["consent", "deny", "category", "mental-health"]).ok();
+    let (link, file) = create(&v, "ips.jwe", &["--ips", "--lang", "ja", "--label", "佐藤先生へ"]);
+    let shared: Value = serde_json::from_slice(&open(&v, &file, &link, b"", &["--json"]).ok().stdout).unwrap();
+    assert!(techo_core::techo_share::ips_check::check_ips(&shared).is_empty());
+    let text = shared.to_string();
+    assert!(!text.contains("F32.9") && text.contains("E11.9"), "the withheld category is out");
+    assert!(shared["meta"]["tag"].to_string().contains("withheld"));
+    assert!(text.contains("urn:techo:section") && !text.contains("mental"), "a withheld section that does not say what");
+    let summary = open(&v, &file, &link, b"", &[]).ok().stdout_str();
+    assert!(summary.contains("Composition\t1"), "{summary}");
+    let e = audit(&v).pop().unwrap();
+    assert_eq!(e["event"]["entity"][1]["name"], "International Patient Summary");
+
+    // The printable page: English and Japanese, no script, audited as the person's own export.
+    let html_en = v.run(["summary"]).ok().stdout_str();
+    let html_ja = v.run(["summary", "--lang", "ja"]).ok().stdout_str();
+    assert!(html_en.starts_with("<!doctype html>") && html_en.contains("Content-Security-Policy"));
+    assert!(html_ja.contains("lang=\"ja\""), "a Japanese page");
+    for h in [&html_en, &html_ja] {
+        assert!(!h.contains("<script") && !h.contains("http://") && !h.contains("https://"), "no script, no remote content");
+    }
+    let e = audit(&v).pop().unwrap();
+    assert_eq!((e["kind"].as_str(), e["event"]["entity"][1]["name"].as_str()), (Some("export"), Some("printable summary")));
+
+    if !jose_ready("the_ips_of_a_generated_record_passes_the_ips_rules_and_travels_as_a_package") {
+        return;
+    }
+    let key = payload(&link)["key"].as_str().unwrap().to_owned();
+    let j = jose(&["decrypt", file.to_str().unwrap(), &key], b"").ok().json();
+    assert_eq!(j["resourceType"], "Bundle", "jose opens the IPS package");
+}
