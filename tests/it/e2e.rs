@@ -1329,3 +1329,107 @@ async fn the_record_reads_in_japanese() {
     c.close().await.expect("close the session");
     drop(driver);
 }
+
+/// Sharing in the app (issue 7): a person makes an encrypted package of their summary for a
+/// doctor (the link and its QR code on screen; consent withholds a category); then, in a second
+/// Techo with no vault at all, the viewer opens the package with the link: summary first (in
+/// English, then in Japanese), the print view, the resources and one resource's JSON. Closing
+/// the viewer leaves no plaintext in that Techo's home, data, cache or temp folders, and no
+/// vault is made. Screenshots: share.png, viewer-summary-en.png, viewer-summary-ja.png,
+/// viewer-print-ja.png.
+#[tokio::test(flavor = "current_thread")]
+async fn a_person_shares_a_summary_and_a_clinician_opens_it_in_the_viewer() {
+    if !enabled() {
+        return;
+    }
+    const CANARY: &str = "Wq8e2ecanary";
+    let v = TempVault::new();
+    let file = v.tmp_dir().join("record.ndjson");
+    v.run(["gen", "--resources", "1500", "--facilities", "3", "--format", "ndjson", "--out"].map(String::from).into_iter().chain([file.display().to_string()])).ok();
+    v.run(["import".to_string(), file.display().to_string()]).ok();
+    let extra = v.input(
+        "sakura.json",
+        format!(
+            r#"{{"resourceType":"Bundle","type":"collection","entry":[
+            {{"resource":{{"resourceType":"Condition","id":"c1","clinicalStatus":{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}}]}},"code":{{"coding":[{{"system":"http://hl7.org/fhir/sid/icd-10","code":"F32.9","display":"うつ病"}}]}},"onsetDateTime":"2024-03-01"}}}},
+            {{"resource":{{"resourceType":"AllergyIntolerance","id":"a1","clinicalStatus":{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical","code":"active"}}]}},"criticality":"high","code":{{"text":"ペニシリン {CANARY}"}}}}}}]}}"#
+        ),
+    );
+    v.run(["import", extra.to_str().unwrap(), "--person", "1", "--source", "Sakura Hospital"]).ok();
+    v.run(["consent", "deny", "category", "mental-health"]).ok();
+    let shares = v.tmp_dir().join("shares");
+    std::fs::create_dir_all(&shares).unwrap();
+
+    // 1. The person shares a summary with a doctor.
+    let link = {
+        let driver = Driver::start_with(&v, &[("TECHO_SHARE_DIR", shares.to_str().unwrap())]);
+        let c = driver.client().await;
+        unlock(&c, &v.passphrase).await;
+        wait_for(&c, "table.persons").await;
+        c.find(Locator::Css("button.share-open")).await.expect("the Share button").click().await.expect("open Share");
+        wait_for(&c, "#share-to").await.send_keys("Sakura Hospital").await.expect("type the provider");
+        c.find(Locator::Css("#share-label")).await.expect("label").send_keys("For Dr. Sato").await.expect("type the label");
+        c.find(Locator::Css("button.share-create")).await.expect("create").click().await.expect("make the package");
+        let made = wait_for_text(&c, ".share-made .notice", "held back").await;
+        assert!(made.contains("1 held back"), "{made:?}");
+        wait_for(&c, ".share-qr svg").await;
+        let link = wait_for(&c, "#share-link").await.prop("value").await.expect("the link").unwrap_or_default();
+        assert!(link.starts_with("shlink:/"), "the link is shown");
+        let shot = c.screenshot().await.expect("screenshot");
+        save_screenshot(&shot, "share.png");
+        link
+    };
+    let packages: Vec<PathBuf> = std::fs::read_dir(&shares).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(packages.len(), 1, "one package saved");
+    assert!(find_in_tree(&shares, CANARY.as_bytes()).is_empty(), "the package is encrypted");
+    let audit = v.run(["--json", "audit", "list"]).ok().json();
+    let last = audit.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["kind"], "share");
+    assert_eq!(last["event"]["entity"][1]["name"], "International Patient Summary");
+
+    // 2. A clinician's Techo, with no vault, opens it in the viewer.
+    let clinic = TempVault::uninitialised();
+    let tmp = clinic.tmp_dir();
+    std::fs::create_dir_all(&tmp).unwrap();
+    {
+        let driver = Driver::start_with(&clinic, &[("TECHO_PACKAGE_FILE", packages[0].to_str().unwrap()), ("TMPDIR", tmp.to_str().unwrap())]);
+        let c = driver.client().await;
+        let open_viewer = || async {
+            wait_for(&c, "button.viewer-first").await.click().await.expect("open the viewer");
+            wait_for(&c, "#viewer-link").await.send_keys(&link).await.expect("paste the link");
+            c.find(Locator::Css("button.viewer-open")).await.expect("open").click().await.expect("open the package");
+            wait_for(&c, ".viewer-summary .techo-summary").await;
+        };
+        open_viewer().await;
+        let summary = wait_for_text(&c, ".viewer-summary", "Allerg").await;
+        assert!(summary.contains(CANARY), "the allergy is in the summary");
+        assert!(!summary.contains("F32") && !summary.contains("うつ病"), "the withheld condition is not");
+        wait_for_text(&c, ".withheld", "withheld").await;
+        wait_for_text(&c, ".viewer-facts", "Sakura Hospital").await;
+        wait_for_text(&c, ".viewer-facts", "For Dr. Sato").await;
+        let shot = c.screenshot().await.expect("screenshot");
+        save_screenshot(&shot, "viewer-summary-en.png");
+        // The resources, and one as JSON text.
+        wait_for(&c, "button.viewer-row").await.click().await.expect("open a resource");
+        wait_for(&c, "ul.viewer-rows pre.json").await;
+        // Close; choose 日本語 on the first-run screen; open again.
+        c.find(Locator::Css("button.viewer-close")).await.expect("close").click().await.expect("close the viewer");
+        wait_for(&c, "select#first-run-language").await.select_by_value("ja").await.expect("日本語");
+        open_viewer().await;
+        wait_for_text(&c, ".viewer-summary", "アレルギー").await;
+        wait_for_text(&c, ".withheld", "共有されていません").await;
+        let shot = c.screenshot().await.expect("screenshot");
+        save_screenshot(&shot, "viewer-summary-ja.png");
+        c.find(Locator::Css("button.print-view-open")).await.expect("print view").click().await.expect("open the print view");
+        wait_for(&c, ".print-view .printable .techo-summary").await;
+        let shot = c.screenshot().await.expect("screenshot");
+        save_screenshot(&shot, "viewer-print-ja.png");
+        c.find(Locator::Css("button.exit-print")).await.expect("leave print view").click().await.expect("leave");
+        c.find(Locator::Css("button.viewer-close")).await.expect("close").click().await.expect("close the viewer");
+        wait_for(&c, "button.viewer-first").await;
+        let _ = c.close().await;
+    }
+    assert!(!clinic.dir.exists(), "the viewer made no vault");
+    let hits = find_in_tree(clinic.root(), CANARY.as_bytes());
+    assert!(hits.is_empty(), "plaintext reached the clinician's disk: {:?}", hits.iter().map(|(p, _)| p.display().to_string()).collect::<Vec<_>>());
+}

@@ -426,7 +426,15 @@ pub fn App() -> Html {
             </section>
         },
         Screen::NoVault { path } => html! {
-            <FirstRun path={path.clone()} lang={*lang} on_lang={on_lang} on_created={on_created} />
+            <>
+                <FirstRun path={path.clone()} lang={*lang} on_lang={on_lang} on_created={on_created} />
+                <p class="muted viewer-first-offer">
+                    <button class="link viewer-first" onclick={{
+                        let viewer_first = viewer_first.clone();
+                        Callback::from(move |_: MouseEvent| viewer_first.set(true))
+                    }}>{ crate::share_view::tr(l, "toolbar.open_package_no_vault") }</button>
+                </p>
+            </>
         },
         Screen::Locked { path } => html! {
             <section class="card">
