@@ -410,7 +410,7 @@ fn digits(s: &str, n: usize) -> bool {
 /// An RFC 3339 / FHIR `instant`: `YYYY-MM-DDThh:mm:ss[.fff](Z|±hh:mm)`.
 pub(crate) fn is_instant(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.len() < 20 || !digits(&s[0..4], 4) || b[4] != b'-' || !digits(&s[5..7], 2) || b[7] != b'-' || !digits(&s[8..10], 2) {
+    if !s.is_ascii() || b.len() < 20 || !digits(&s[0..4], 4) || b[4] != b'-' || !digits(&s[5..7], 2) || b[7] != b'-' || !digits(&s[8..10], 2) {
         return false;
     }
     if !(b[10] == b'T' || b[10] == b't') || !digits(&s[11..13], 2) || b[13] != b':' || !digits(&s[14..16], 2) || b[16] != b':' || !digits(&s[17..19], 2) {

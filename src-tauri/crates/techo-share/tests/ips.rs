@@ -375,6 +375,33 @@ fn other_japanese_examples_give_passing_documents() {
     }
 }
 
+/// A robustness check: every official R4 example (122 types, odd references, Bundles of every
+/// type) as if it were one person's record.
+#[test]
+fn official_r4_examples_as_one_record_give_passing_documents() {
+    let Some(dir) = data_dir("r4-examples") else {
+        eprintln!("SKIP: ../shared/data/r4-examples not found (set TECHO_SHARED_DATA)");
+        return;
+    };
+    let mut input = Vec::new();
+    for f in json_files(&dir) {
+        let v = read_json(&f);
+        if v.get("resourceType").is_none() {
+            continue;
+        }
+        if v["resourceType"] == "Bundle" {
+            input.extend(sourced(bundle_resources(&v), "R4 bundles"));
+        }
+        input.extend(sourced(vec![v], "R4 examples"));
+    }
+    for (variant, lang) in [(IpsVariant::Ips, Lang::En), (IpsVariant::Ips, Lang::Ja), (IpsVariant::JpSix, Lang::Ja)] {
+        let b = build_ips(&input, &opts(variant, lang)).expect("a document");
+        let issues = if variant == IpsVariant::Ips { check_ips(&b) } else { check_jp_six(&b) };
+        assert_passes("R4 examples", &issues);
+        eprintln!("R4 examples: {} resources -> {variant:?} of {} entries ({})", input.len(), entries(&b).len(), type_counts(&b));
+    }
+}
+
 // ------------------------------------------------------------------ small hand-made records
 
 fn patient(id: &str, names: Value, extra: Value) -> Value {
@@ -685,6 +712,8 @@ fn errors_are_plain_and_hold_no_content() {
     let mut o = opts(IpsVariant::Ips, Lang::En);
     o.timestamp = "2025-11-01".into();
     assert_eq!(build_ips(&two_facilities(), &o).unwrap_err(), IpsError::BadTimestamp);
+    o.timestamp = "２０２５-11-01T10:00:00+09:00".into();
+    assert_eq!(build_ips(&two_facilities(), &o).unwrap_err(), IpsError::BadTimestamp, "full-width digits");
     o.timestamp = "2025-11-01T10:00:00".into();
     assert_eq!(build_ips(&two_facilities(), &o).unwrap_err(), IpsError::BadTimestamp, "a time zone is needed");
     let mut o = opts(IpsVariant::Ips, Lang::En);
