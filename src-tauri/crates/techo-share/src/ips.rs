@@ -1201,8 +1201,13 @@ impl<'a, 'b> Builder<'a, 'b> {
                         let list = o.entry(k.clone()).or_insert_with(|| json!([]));
                         if let Some(list) = list.as_array_mut() {
                             for x in add {
-                                if !list.iter().any(|y| same_item(k, x, y)) {
-                                    list.push(x.clone());
+                                if list.iter().any(|y| same_item(k, x, y)) {
+                                    continue;
+                                }
+                                // A kanji/kana-marked name replaces the same name unmarked.
+                                match list.iter().position(|y| k == "name" && same_item(k, y, x)) {
+                                    Some(at) => list[at] = x.clone(),
+                                    None => list.push(x.clone()),
                                 }
                             }
                         }
@@ -1523,11 +1528,15 @@ fn same_item(k: &str, a: &Value, b: &Value) -> bool {
         "identifier" => st(a, "system") == st(b, "system") && st(a, "value") == st(b, "value") && st(a, "value").is_some(),
         "telecom" => st(a, "system") == st(b, "system") && st(a, "value") == st(b, "value") && st(a, "value").is_some(),
         "name" => {
+            // The same written name is the same name; one without the kanji/kana mark adds
+            // nothing to one with it.
             let repr = |n: &Value| {
                 n.get("extension").and_then(Value::as_array).into_iter().flatten().find(|e| st(e, "url") == Some("http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation")).and_then(|e| st(e, "valueCode")).map(str::to_owned)
             };
-            (name_text(a).is_some() && name_text(a) == name_text(b) && repr(a) == repr(b)) || a == b
+            let (ra, rb) = (repr(a), repr(b));
+            (name_text(a).is_some() && name_text(a) == name_text(b) && (ra == rb || ra.is_none())) || a == b
         }
+        "address" => (st(a, "text").is_some_and(|t| !t.trim().is_empty()) && st(a, "text") == st(b, "text")) || a == b,
         _ => a == b,
     }
 }

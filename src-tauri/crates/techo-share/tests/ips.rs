@@ -464,7 +464,7 @@ fn the_same_condition_from_two_facilities_is_one_entry_sourced_from_both() {
     let p = entries(&ips).iter().find(|e| e["resource"]["resourceType"] == "Provenance").unwrap();
     assert_eq!(p["resource"]["recorded"], TS);
     assert!(p["resource"]["agent"][0]["who"]["display"].is_string());
-    // One Patient, merged: both identifiers, kanji + kana + the plain name once, telecom, birthDate.
+    // One Patient, merged: both identifiers, the kanji and kana names, telecom, birthDate.
     let pats: Vec<&Value> = entries(&ips).iter().map(|e| &e["resource"]).filter(|r| r["resourceType"] == "Patient").collect();
     assert_eq!(pats.len(), 1);
     let p = pats[0];
@@ -473,7 +473,7 @@ fn the_same_condition_from_two_facilities_is_one_entry_sourced_from_both() {
     assert!(p["gender"] == "male", "gender from the first facility");
     assert!(p["telecom"][0]["value"] == "090-0000-0000", "telecom from the second facility");
     let texts: Vec<&str> = p["name"].as_array().unwrap().iter().map(|n| n["text"].as_str().unwrap()).collect();
-    assert!(texts.contains(&"山田 太郎") && texts.contains(&"ヤマダ タロウ"), "kanji and kana names kept");
+    assert!(texts.len() == 2 && texts.contains(&"山田 太郎") && texts.contains(&"ヤマダ タロウ"), "kanji and kana names kept, the plain copy dropped");
     // The condition's subject is the merged Patient.
     assert_eq!(problems[0]["subject"]["reference"], composition(&ips)["subject"]["reference"]);
 }
@@ -542,6 +542,20 @@ fn japanese_titles_narrative_and_names() {
     let div = p["text"]["div"].as_str().unwrap();
     assert!(div.contains("山田 太郎") && div.contains("ヤマダ タロウ"));
     assert!(div.contains("男性"));
+    // The base Patient (the most complete) has the kanji name unmarked; the other facility's
+    // marked kanji and kana names replace it and join it.
+    let input = vec![
+        SourcedResource {
+            resource: patient("x", json!([{ "text": "山田 太郎" }]), json!({ "gender": "male", "birthDate": "1960-04-01", "telecom": [{ "system": "phone", "value": "1" }], "address": [{ "text": "a" }] })),
+            sources: vec!["A".into()],
+        },
+        SourcedResource { resource: patient("y", kanji_kana(), json!({})), sources: vec!["B".into()] },
+    ];
+    let b = build_ips(&input, &opts(IpsVariant::Ips, Lang::Ja)).unwrap();
+    let p = entries(&b).iter().map(|e| &e["resource"]).find(|r| r["resourceType"] == "Patient").unwrap();
+    let names = p["name"].as_array().unwrap();
+    assert!(names.len() == 2 && names.iter().all(|n| n["extension"][0]["valueCode"].is_string()), "the marked names, not the unmarked copy");
+    assert!(p["telecom"].is_array() && p["address"].is_array(), "the base's other elements stay");
     // The English one is in English.
     let en = build_ips(&two_facilities(), &opts(IpsVariant::Ips, Lang::En)).unwrap();
     assert_eq!(composition(&en)["title"], "International Patient Summary");
