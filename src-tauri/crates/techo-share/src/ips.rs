@@ -20,6 +20,16 @@
 //! - devices (46264-8): DeviceUseStatements; plan of care (18776-5): active CarePlans; social
 //!   history (29762-2) and pregnancy (10162-6): the latest Observation per code.
 //!
+//! **The six-item variant** ([`IpsVariant::JpSix`], 患者サマリー): 傷病名 (confirmed diagnoses,
+//! current first), アレルギー (allergies that are not contraindications), 薬剤禁忌
+//! (AllergyIntolerances with category `medication` and criticality `high`, as JP-CLINS marks
+//! them), 感染症 (the HBs, HCV, HIV and syphilis tests JP-CLINS lists, by its JLAC10 codes or
+//! LOINC: the latest [`RESULTS_PER_CODE`] per code, whatever their age), 検査 (the other
+//! laboratory results, bounded as results are) and 処方 (the latest MedicationRequest of each
+//! medicine, any status but draft, within [`PRESCRIPTIONS_WINDOW_DAYS`], at most
+//! [`MAX_PRESCRIPTIONS`]). All six sections are always present. It is not an IPS (no LOINC
+//! section codes, no IPS profile) but the same kind of document Bundle.
+//!
 //! Entered-in-error (and refuted, cancelled) records are never selected. The three required
 //! sections are always present; when one has nothing, it carries `emptyReason` `unavailable`
 //! (IPS `ips-comp-1`); optional sections are left out when empty.
@@ -334,7 +344,7 @@ fn concept_keys(cc: Option<&Value>) -> Vec<String> {
 }
 
 /// The date that says how recent a record is (ISO text; "" when unknown).
-fn date_of(r: &Value) -> String {
+fn date_of(r: &Value) -> &str {
     let paths: &[&[&str]] = match st(r, "resourceType").unwrap_or("") {
         "Condition" => &[&["recordedDate"], &["onsetDateTime"], &["onsetPeriod", "start"], &["abatementDateTime"]],
         "AllergyIntolerance" => &[&["recordedDate"], &["onsetDateTime"], &["lastOccurrence"], &["onsetPeriod", "start"]],
@@ -363,11 +373,11 @@ fn date_of(r: &Value) -> String {
         }
         if ok {
             if let Some(s) = v.as_str() {
-                return s.to_owned();
+                return s;
             }
         }
     }
-    r.get("meta").and_then(|m| st(m, "lastUpdated")).unwrap_or("").to_owned()
+    r.get("meta").and_then(|m| st(m, "lastUpdated")).unwrap_or("")
 }
 
 /// Days since 1970-01-01 of an ISO date (`YYYY`, `YYYY-MM`, `YYYY-MM-DD…`).
@@ -400,7 +410,7 @@ fn digits(s: &str, n: usize) -> bool {
 /// An RFC 3339 / FHIR `instant`: `YYYY-MM-DDThh:mm:ss[.fff](Z|±hh:mm)`.
 pub(crate) fn is_instant(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.len() < 20 || !digits(&s[0..4], 4) || b[4] != b'-' || !digits(&s[5..7], 2) || b[7] != b'-' || !digits(&s[8..10], 2) {
+    if !s.is_ascii() || b.len() < 20 || !digits(&s[0..4], 4) || b[4] != b'-' || !digits(&s[5..7], 2) || b[7] != b'-' || !digits(&s[8..10], 2) {
         return false;
     }
     if !(b[10] == b'T' || b[10] == b't') || !digits(&s[11..13], 2) || b[13] != b':' || !digits(&s[14..16], 2) || b[16] != b':' || !digits(&s[17..19], 2) {
@@ -490,8 +500,10 @@ fn subject_key(rtype: &str) -> Option<&'static str> {
 struct Index<'a> {
     items: &'a [SourcedResource],
     types: Vec<&'a str>,
-    /// `Type/id` and `urn:uuid:id` → first input with it.
-    by_ref: HashMap<String, usize>,
+    /// `(Type, id)` → the first input with it.
+    by_ref: HashMap<(&'a str, &'a str), usize>,
+    /// id → the first input with it (for `urn:uuid:` references).
+    by_id: HashMap<&'a str, usize>,
     /// `Type|system|value` of supporting resources' identifiers.
     by_identifier: HashMap<String, usize>,
     by_type: HashMap<&'a str, Vec<usize>>,
@@ -499,14 +511,21 @@ struct Index<'a> {
 
 impl<'a> Index<'a> {
     fn new(items: &'a [SourcedResource]) -> Result<Self, IpsError> {
-        let mut ix = Index { items, types: Vec::with_capacity(items.len()), by_ref: HashMap::new(), by_identifier: HashMap::new(), by_type: HashMap::new() };
+        let mut ix = Index {
+            items,
+            types: Vec::with_capacity(items.len()),
+            by_ref: HashMap::with_capacity(items.len()),
+            by_id: HashMap::with_capacity(items.len()),
+            by_identifier: HashMap::new(),
+            by_type: HashMap::new(),
+        };
         for (i, it) in items.iter().enumerate() {
             let t = st(&it.resource, "resourceType").filter(|t| !t.is_empty()).ok_or(IpsError::NotAResource { index: i })?;
             ix.types.push(t);
             ix.by_type.entry(t).or_default().push(i);
             if let Some(id) = st(&it.resource, "id") {
-                ix.by_ref.entry(format!("{t}/{id}")).or_insert(i);
-                ix.by_ref.entry(format!("urn:uuid:{id}")).or_insert(i);
+                ix.by_ref.entry((t, id)).or_insert(i);
+                ix.by_id.entry(id).or_insert(i);
             }
             if SUPPORTING.contains(&t) || t == "Patient" {
                 for idf in it.resource.get("identifier").and_then(Value::as_array).into_iter().flatten() {
@@ -532,8 +551,8 @@ impl<'a> Index<'a> {
         if r.starts_with('#') {
             return None;
         }
-        if r.starts_with("urn:uuid:") {
-            return self.by_ref.get(r).copied();
+        if let Some(id) = r.strip_prefix("urn:uuid:") {
+            return self.by_id.get(id).copied();
         }
         if let Some((t, q)) = r.split_once('?') {
             let t = t.rsplit('/').next().unwrap_or(t);
@@ -549,7 +568,7 @@ impl<'a> Index<'a> {
         if !t.starts_with(|c: char| c.is_ascii_uppercase()) {
             return None;
         }
-        self.by_ref.get(&format!("{t}/{id}")).copied()
+        self.by_ref.get(&(t, id)).copied()
     }
 
     /// The resource type a reference names (its `type`, its text, or its target).
@@ -639,7 +658,7 @@ fn group_by_keys(items: &[usize], keys: impl Fn(usize) -> Vec<String>) -> Vec<Ve
 }
 
 /// Ranks a record within its group: higher is better.
-fn rank(ix: &Index, i: usize, current: bool) -> (u8, u8, String, usize) {
+fn rank<'a>(ix: &Index<'a>, i: usize, current: bool) -> (u8, u8, &'a str, usize) {
     let r = ix.res(i);
     let crit = u8::from(r.get("criticality").and_then(Value::as_str) == Some("high"));
     (u8::from(current), crit, date_of(r), completeness(r))
@@ -677,7 +696,7 @@ fn allergy_current(r: &Value) -> bool {
 
 /// Newest first; ties by the record's position.
 fn sort_newest(ix: &Index, sels: &mut [Sel]) {
-    sels.sort_by(|a, b| date_of(ix.res(b.rep)).cmp(&date_of(ix.res(a.rep))).then(a.rep.cmp(&b.rep)));
+    sels.sort_by(|a, b| date_of(ix.res(b.rep)).cmp(date_of(ix.res(a.rep))).then(a.rep.cmp(&b.rep)));
 }
 
 fn grouped(ix: &Index, items: &[usize], keys: impl Fn(usize) -> Vec<String>, current: impl Fn(usize) -> bool + Copy) -> Vec<Sel> {
@@ -706,14 +725,14 @@ fn med_keys(ix: &Index, i: usize) -> Vec<String> {
 /// of the same code and date from several facilities are one); codes ordered newest first and cut
 /// at `max_codes`; within `window_days` of the latest date when given.
 fn latest_per_code(ix: &Index, items: &[usize], per_code: usize, max_codes: usize, window_days: Option<i64>) -> Vec<Vec<Sel>> {
-    let cutoff = window_days.and_then(|w| items.iter().filter_map(|&i| days(&date_of(ix.res(i)))).max().map(|latest| latest - w));
+    let cutoff = window_days.and_then(|w| items.iter().filter_map(|&i| days(date_of(ix.res(i)))).max().map(|latest| latest - w));
     let items: Vec<usize> = match cutoff {
-        Some(c) => items.iter().copied().filter(|&i| days(&date_of(ix.res(i))).is_some_and(|d| d >= c)).collect(),
+        Some(c) => items.iter().copied().filter(|&i| days(date_of(ix.res(i))).is_some_and(|d| d >= c)).collect(),
         None => items.to_vec(),
     };
     let mut per: Vec<Vec<Sel>> = Vec::new();
     for members in group_by_keys(&items, |i| concept_keys(ix.res(i).get("code"))) {
-        let mut by_date: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        let mut by_date: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
         for m in members {
             by_date.entry(date_of(ix.res(m))).or_default().push(m);
         }
@@ -725,7 +744,7 @@ fn latest_per_code(ix: &Index, items: &[usize], per_code: usize, max_codes: usiz
             .collect();
         per.push(sels);
     }
-    per.sort_by(|a, b| date_of(ix.res(b[0].rep)).cmp(&date_of(ix.res(a[0].rep))).then(a[0].rep.cmp(&b[0].rep)));
+    per.sort_by(|a, b| date_of(ix.res(b[0].rep)).cmp(date_of(ix.res(a[0].rep))).then(a[0].rep.cmp(&b[0].rep)));
     per.truncate(max_codes);
     per
 }
@@ -744,7 +763,7 @@ const PREGNANCY_LOINC: &[&str] = &[
     "82810-3", "11778-8", "11779-6", "11780-4", "11636-8", "11637-6", "11638-4", "11639-2", "11640-0", "11612-9", "11613-7", "11614-5", "33065-4",
 ];
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 enum ObsKind {
     Vital,
     Lab,
@@ -768,8 +787,16 @@ fn obs_kind(r: &Value) -> ObsKind {
     }
 }
 
-fn observations(ix: &Index, kind: ObsKind) -> Vec<usize> {
-    ix.by_type("Observation").iter().copied().filter(|&i| !erroneous(ix.res(i)) && obs_kind(ix.res(i)) == kind).collect()
+/// The Observations of each kind (erroneous and not-yet-resulted ones left out).
+fn observations(ix: &Index) -> HashMap<ObsKind, Vec<usize>> {
+    let mut m: HashMap<ObsKind, Vec<usize>> = HashMap::new();
+    for &i in ix.by_type("Observation") {
+        let r = ix.res(i);
+        if !erroneous(r) && st(r, "status") != Some("registered") {
+            m.entry(obs_kind(r)).or_default().push(i);
+        }
+    }
+    m
 }
 
 fn section(spec: SectionSpec, sels: Vec<Sel>) -> PlannedSection {
@@ -794,7 +821,7 @@ fn plan_ips(ix: &Index) -> Vec<PlannedSection> {
     let mut allergies = allergy_groups(ix);
     allergies.sort_by(|a, b| {
         let (ra, rb) = (ix.res(a.rep), ix.res(b.rep));
-        allergy_current(rb).cmp(&allergy_current(ra)).then(date_of(rb).cmp(&date_of(ra))).then(a.rep.cmp(&b.rep))
+        allergy_current(rb).cmp(&allergy_current(ra)).then(date_of(rb).cmp(date_of(ra))).then(a.rep.cmp(&b.rep))
     });
 
     let imms = live(ix, "Immunization");
@@ -811,10 +838,12 @@ fn plan_ips(ix: &Index) -> Vec<PlannedSection> {
     sort_newest(ix, &mut imms);
     imms.truncate(MAX_IMMUNIZATIONS);
 
-    let results = by_name(ix, latest_per_code(ix, &observations(ix, ObsKind::Lab), RESULTS_PER_CODE, MAX_RESULT_CODES, Some(RESULTS_WINDOW_DAYS)));
-    let vitals = by_name(ix, latest_per_code(ix, &observations(ix, ObsKind::Vital), VITALS_PER_CODE, usize::MAX, None));
-    let social = by_name(ix, latest_per_code(ix, &observations(ix, ObsKind::Social), 1, usize::MAX, None));
-    let pregnancy = by_name(ix, latest_per_code(ix, &observations(ix, ObsKind::Pregnancy), 1, usize::MAX, None));
+    let obs = observations(ix);
+    let of = |k: ObsKind| obs.get(&k).map_or(&[][..], Vec::as_slice);
+    let results = by_name(ix, latest_per_code(ix, of(ObsKind::Lab), RESULTS_PER_CODE, MAX_RESULT_CODES, Some(RESULTS_WINDOW_DAYS)));
+    let vitals = by_name(ix, latest_per_code(ix, of(ObsKind::Vital), VITALS_PER_CODE, usize::MAX, None));
+    let social = by_name(ix, latest_per_code(ix, of(ObsKind::Social), 1, usize::MAX, None));
+    let pregnancy = by_name(ix, latest_per_code(ix, of(ObsKind::Pregnancy), 1, usize::MAX, None));
 
     let procs: Vec<usize> = ix.by_type("Procedure").iter().copied().filter(|&i| !erroneous(ix.res(i)) && !matches!(st(ix.res(i), "status"), Some("not-done" | "preparation"))).collect();
     let mut procedures: Vec<Sel> = latest_per_code(ix, &procs, PROCEDURES_PER_CODE, MAX_PROCEDURE_CODES, None).into_iter().flatten().collect();
@@ -857,8 +886,10 @@ fn plan_ips(ix: &Index) -> Vec<PlannedSection> {
 }
 
 fn plan_jp_six(ix: &Index) -> Vec<PlannedSection> {
-    // 傷病名: every diagnosis, current ones first.
-    let (mut current, mut past): (Vec<Sel>, Vec<Sel>) = condition_groups(ix).into_iter().partition(|s| condition_current(ix.res(s.rep)));
+    // 傷病名: the diagnoses (JP-CLINS registers confirmed ones: suspected, provisional and
+    // differential diagnoses are left out), current ones first.
+    let confirmed = |s: &Sel| !matches!(status_cc(ix.res(s.rep), "verificationStatus"), Some("unconfirmed" | "provisional" | "differential"));
+    let (mut current, mut past): (Vec<Sel>, Vec<Sel>) = condition_groups(ix).into_iter().filter(confirmed).partition(|s| condition_current(ix.res(s.rep)));
     sort_newest(ix, &mut current);
     sort_newest(ix, &mut past);
     current.extend(past);
@@ -868,17 +899,17 @@ fn plan_jp_six(ix: &Index) -> Vec<PlannedSection> {
     sort_newest(ix, &mut contra);
     sort_newest(ix, &mut allergies);
 
-    let labs = observations(ix, ObsKind::Lab);
+    let labs = observations(ix).remove(&ObsKind::Lab).unwrap_or_default();
     let (infections, others): (Vec<usize>, Vec<usize>) = labs.into_iter().partition(|&i| is_infection_test(ix.res(i)));
     let infections = by_name(ix, latest_per_code(ix, &infections, RESULTS_PER_CODE, MAX_RESULT_CODES, None));
     let labs = by_name(ix, latest_per_code(ix, &others, RESULTS_PER_CODE, MAX_RESULT_CODES, Some(RESULTS_WINDOW_DAYS)));
 
     // 処方: the latest prescription of each medicine.
     let rx: Vec<usize> = ix.by_type("MedicationRequest").iter().copied().filter(|&i| !erroneous(ix.res(i)) && st(ix.res(i), "status") != Some("draft")).collect();
-    let cutoff = rx.iter().filter_map(|&i| days(&date_of(ix.res(i)))).max().map(|d| d - PRESCRIPTIONS_WINDOW_DAYS);
+    let cutoff = rx.iter().filter_map(|&i| days(date_of(ix.res(i)))).max().map(|d| d - PRESCRIPTIONS_WINDOW_DAYS);
     let mut rx = grouped(ix, &rx, |i| med_keys(ix, i), |_| true);
     if let Some(c) = cutoff {
-        rx.retain(|s| days(&date_of(ix.res(s.rep))).is_some_and(|d| d >= c));
+        rx.retain(|s| days(date_of(ix.res(s.rep))).is_some_and(|d| d >= c));
     }
     sort_newest(ix, &mut rx);
     rx.truncate(MAX_PRESCRIPTIONS);
@@ -1170,8 +1201,13 @@ impl<'a, 'b> Builder<'a, 'b> {
                         let list = o.entry(k.clone()).or_insert_with(|| json!([]));
                         if let Some(list) = list.as_array_mut() {
                             for x in add {
-                                if !list.iter().any(|y| same_item(k, x, y)) {
-                                    list.push(x.clone());
+                                if list.iter().any(|y| same_item(k, x, y)) {
+                                    continue;
+                                }
+                                // A kanji/kana-marked name replaces the same name unmarked.
+                                match list.iter().position(|y| k == "name" && same_item(k, y, x)) {
+                                    Some(at) => list[at] = x.clone(),
+                                    None => list.push(x.clone()),
                                 }
                             }
                         }
@@ -1327,7 +1363,7 @@ impl<'a, 'b> Builder<'a, 'b> {
         let dash = "—".to_owned();
         let date: String = {
             let d = match t {
-                "Condition" => st(r, "onsetDateTime").map(str::to_owned).unwrap_or_else(|| date_of(r)),
+                "Condition" => st(r, "onsetDateTime").unwrap_or_else(|| date_of(r)),
                 _ => date_of(r),
             };
             d.chars().take(10).collect()
@@ -1335,7 +1371,7 @@ impl<'a, 'b> Builder<'a, 'b> {
         let date = if date.is_empty() { dash.clone() } else { date };
         let (name, details) = match t {
             "Condition" => {
-                let mut d = status_cc(r, "clinicalStatus").map(|s| self.status(s).to_owned()).unwrap_or_default();
+                let mut d = status_cc(r, "clinicalStatus").map(|s| self.status(t, s).to_owned()).unwrap_or_default();
                 if let Some(a) = st(r, "abatementDateTime") {
                     d = format!("{d} ({}: {})", self.word("until"), a.chars().take(10).collect::<String>());
                 }
@@ -1344,10 +1380,10 @@ impl<'a, 'b> Builder<'a, 'b> {
             "AllergyIntolerance" => {
                 let mut parts: Vec<String> = Vec::new();
                 for c in r.get("category").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
-                    parts.push(self.status(c).to_owned());
+                    parts.push(self.status(t, c).to_owned());
                 }
                 if let Some(c) = st(r, "criticality") {
-                    parts.push(format!("{}: {}", self.word("criticality"), self.status(c)));
+                    parts.push(format!("{}: {}", self.word("criticality"), self.status(t, c)));
                 }
                 let reactions: Vec<String> = r
                     .get("reaction")
@@ -1361,7 +1397,7 @@ impl<'a, 'b> Builder<'a, 'b> {
                     parts.push(format!("{}: {}", self.word("reaction"), reactions.join(", ")));
                 }
                 if let Some(s) = status_cc(r, "clinicalStatus") {
-                    parts.push(self.status(s).to_owned());
+                    parts.push(self.status(t, s).to_owned());
                 }
                 (cc_text(r.get("code")), parts.join("; "))
             }
@@ -1374,18 +1410,18 @@ impl<'a, 'b> Builder<'a, 'b> {
                     .iter()
                     .find_map(|k| r.get(*k).and_then(Value::as_array).and_then(|a| a.first()).and_then(|d| st(d, "text")))
                     .map(str::to_owned);
-                let status = st(r, "status").map(|s| self.status(s).to_owned());
+                let status = st(r, "status").map(|s| self.status(t, s).to_owned());
                 (name, [dosage, status].into_iter().flatten().collect::<Vec<_>>().join("; "))
             }
             "Observation" => (cc_text(r.get("code")), obs_value(r)),
-            "Immunization" => (cc_text(r.get("vaccineCode")), st(r, "status").map(|s| self.status(s).to_owned()).unwrap_or_default()),
-            "Procedure" => (cc_text(r.get("code")), st(r, "status").map(|s| self.status(s).to_owned()).unwrap_or_default()),
+            "Immunization" => (cc_text(r.get("vaccineCode")), st(r, "status").map(|s| self.status(t, s).to_owned()).unwrap_or_default()),
+            "Procedure" => (cc_text(r.get("code")), st(r, "status").map(|s| self.status(t, s).to_owned()).unwrap_or_default()),
             "CarePlan" => {
                 let name = st(r, "title")
                     .map(str::to_owned)
                     .or_else(|| r.get("category").and_then(Value::as_array).and_then(|a| a.first()).and_then(|c| cc_text(Some(c))))
                     .or_else(|| st(r, "description").map(str::to_owned));
-                (name, st(r, "status").map(|s| self.status(s).to_owned()).unwrap_or_default())
+                (name, st(r, "status").map(|s| self.status(t, s).to_owned()).unwrap_or_default())
             }
             "DeviceUseStatement" => {
                 let name = r.get("device").and_then(|d| {
@@ -1394,7 +1430,7 @@ impl<'a, 'b> Builder<'a, 'b> {
                         .and_then(|dev| cc_text(dev.get("type")).or_else(|| dev.get("deviceName")?.as_array()?.first().and_then(|n| st(n, "name")).map(str::to_owned)))
                         .or_else(|| st(d, "display").map(str::to_owned))
                 });
-                (name, st(r, "status").map(|s| self.status(s).to_owned()).unwrap_or_default())
+                (name, st(r, "status").map(|s| self.status(t, s).to_owned()).unwrap_or_default())
             }
             _ => (cc_text(r.get("code")), String::new()),
         };
@@ -1430,10 +1466,24 @@ impl<'a, 'b> Builder<'a, 'b> {
         }
     }
 
-    /// Status and category codes for people.
-    fn status<'s>(&self, s: &'s str) -> &'s str {
+    /// Status and category codes for people (the words depend on what has the status).
+    fn status<'s>(&self, rtype: &str, s: &'s str) -> &'s str {
         if self.lang == Lang::En {
             return s;
+        }
+        let specific = match (rtype, s) {
+            ("Condition", "active") => Some("継続中"),
+            ("Condition", "resolved") => Some("治癒"),
+            ("AllergyIntolerance", "resolved") => Some("解消"),
+            ("MedicationStatement" | "MedicationRequest", "active") => Some("服用中"),
+            ("Immunization", "completed") => Some("接種済"),
+            ("Immunization", "not-done") => Some("未接種"),
+            ("Procedure", "completed") => Some("実施済"),
+            ("CarePlan" | "DeviceUseStatement", "active") => Some("実施中"),
+            _ => None,
+        };
+        if let Some(w) = specific {
+            return w;
         }
         match s {
             "active" => "有効",
@@ -1441,7 +1491,7 @@ impl<'a, 'b> Builder<'a, 'b> {
             "relapse" => "再燃",
             "inactive" => "非活動",
             "remission" => "寛解",
-            "resolved" => "治癒",
+            "resolved" => "解決",
             "completed" => "完了",
             "stopped" => "中止",
             "on-hold" => "保留",
@@ -1452,6 +1502,7 @@ impl<'a, 'b> Builder<'a, 'b> {
             "draft" => "下書き",
             "revoked" => "取消",
             "unknown" => "不明",
+            "entered-in-error" => "誤入力",
             "food" => "食物",
             "medication" => "医薬品",
             "environment" => "環境",
@@ -1477,11 +1528,15 @@ fn same_item(k: &str, a: &Value, b: &Value) -> bool {
         "identifier" => st(a, "system") == st(b, "system") && st(a, "value") == st(b, "value") && st(a, "value").is_some(),
         "telecom" => st(a, "system") == st(b, "system") && st(a, "value") == st(b, "value") && st(a, "value").is_some(),
         "name" => {
+            // The same written name is the same name; one without the kanji/kana mark adds
+            // nothing to one with it.
             let repr = |n: &Value| {
                 n.get("extension").and_then(Value::as_array).into_iter().flatten().find(|e| st(e, "url") == Some("http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation")).and_then(|e| st(e, "valueCode")).map(str::to_owned)
             };
-            (name_text(a).is_some() && name_text(a) == name_text(b) && repr(a) == repr(b)) || a == b
+            let (ra, rb) = (repr(a), repr(b));
+            (name_text(a).is_some() && name_text(a) == name_text(b) && (ra == rb || ra.is_none())) || a == b
         }
+        "address" => (st(a, "text").is_some_and(|t| !t.trim().is_empty()) && st(a, "text") == st(b, "text")) || a == b,
         _ => a == b,
     }
 }

@@ -227,6 +227,23 @@ fn bundle_resources(b: &Value) -> Vec<Value> {
 }
 
 #[test]
+fn the_merged_large_synthea_record_gives_a_bounded_ips() {
+    let Some(dir) = data_dir("perf") else {
+        eprintln!("SKIP: ../shared/data/perf not found (set TECHO_SHARED_DATA)");
+        return;
+    };
+    let input = sourced(bundle_resources(&read_json(&dir.join("merged-large-patient.json"))), "Synthea hospital");
+    let started = Instant::now();
+    let ips = build_ips(&input, &opts(IpsVariant::Ips, Lang::En)).expect("an IPS");
+    let took = started.elapsed();
+    assert_passes("merged large Synthea record", &check_ips(&ips));
+    let jp = build_ips(&input, &opts(IpsVariant::JpSix, Lang::Ja)).expect("JpSix");
+    assert_passes("merged large Synthea record JpSix", &check_jp_six(&jp));
+    eprintln!("merged large Synthea record: {} resources -> IPS of {} entries ({}) in {took:.2?}; JpSix {} entries", input.len(), entries(&ips).len(), type_counts(&ips), entries(&jp).len());
+    assert!(entries(&ips).len() < 600);
+}
+
+#[test]
 fn every_synthea_patient_gives_a_passing_ips() {
     let Some(dir) = data_dir("synthea") else {
         eprintln!("SKIP: ../shared/data/synthea not found (set TECHO_SHARED_DATA)");
@@ -358,6 +375,33 @@ fn other_japanese_examples_give_passing_documents() {
     }
 }
 
+/// A robustness check: every official R4 example (122 types, odd references, Bundles of every
+/// type) as if it were one person's record.
+#[test]
+fn official_r4_examples_as_one_record_give_passing_documents() {
+    let Some(dir) = data_dir("r4-examples") else {
+        eprintln!("SKIP: ../shared/data/r4-examples not found (set TECHO_SHARED_DATA)");
+        return;
+    };
+    let mut input = Vec::new();
+    for f in json_files(&dir) {
+        let v = read_json(&f);
+        if v.get("resourceType").is_none() {
+            continue;
+        }
+        if v["resourceType"] == "Bundle" {
+            input.extend(sourced(bundle_resources(&v), "R4 bundles"));
+        }
+        input.extend(sourced(vec![v], "R4 examples"));
+    }
+    for (variant, lang) in [(IpsVariant::Ips, Lang::En), (IpsVariant::Ips, Lang::Ja), (IpsVariant::JpSix, Lang::Ja)] {
+        let b = build_ips(&input, &opts(variant, lang)).expect("a document");
+        let issues = if variant == IpsVariant::Ips { check_ips(&b) } else { check_jp_six(&b) };
+        assert_passes("R4 examples", &issues);
+        eprintln!("R4 examples: {} resources -> {variant:?} of {} entries ({})", input.len(), entries(&b).len(), type_counts(&b));
+    }
+}
+
 // ------------------------------------------------------------------ small hand-made records
 
 fn patient(id: &str, names: Value, extra: Value) -> Value {
@@ -408,7 +452,7 @@ fn the_same_condition_from_two_facilities_is_one_entry_sourced_from_both() {
     assert_passes("two facilities", &check_ips(&ips));
     let problems = section_resources(&ips, "http://loinc.org", "11450-4");
     assert_eq!(problems.len(), 1, "one merged problem");
-    assert_eq!(problems[0]["recordedDate"], "2024-06-02", "the most recent record stands for both");
+    assert!(problems[0]["recordedDate"] == "2024-06-02", "the most recent record stands for both");
     let url = composition(&ips)["section"][0]["entry"][0]["reference"].as_str().unwrap().to_owned();
     let prov = provenance_facilities(&ips);
     let names: Vec<&str> = prov.iter().map(|(f, _)| f.as_str()).collect();
@@ -420,16 +464,16 @@ fn the_same_condition_from_two_facilities_is_one_entry_sourced_from_both() {
     let p = entries(&ips).iter().find(|e| e["resource"]["resourceType"] == "Provenance").unwrap();
     assert_eq!(p["resource"]["recorded"], TS);
     assert!(p["resource"]["agent"][0]["who"]["display"].is_string());
-    // One Patient, merged: both identifiers, kanji + kana + the plain name once, telecom, birthDate.
+    // One Patient, merged: both identifiers, the kanji and kana names, telecom, birthDate.
     let pats: Vec<&Value> = entries(&ips).iter().map(|e| &e["resource"]).filter(|r| r["resourceType"] == "Patient").collect();
     assert_eq!(pats.len(), 1);
     let p = pats[0];
     assert_eq!(p["identifier"].as_array().unwrap().len(), 2);
-    assert_eq!(p["birthDate"], "1960-04-01");
-    assert_eq!(p["gender"], "male");
-    assert_eq!(p["telecom"][0]["value"], "090-0000-0000");
+    assert!(p["birthDate"] == "1960-04-01", "birthDate from the second facility");
+    assert!(p["gender"] == "male", "gender from the first facility");
+    assert!(p["telecom"][0]["value"] == "090-0000-0000", "telecom from the second facility");
     let texts: Vec<&str> = p["name"].as_array().unwrap().iter().map(|n| n["text"].as_str().unwrap()).collect();
-    assert!(texts.contains(&"山田 太郎") && texts.contains(&"ヤマダ タロウ"), "{texts:?}");
+    assert!(texts.len() == 2 && texts.contains(&"山田 太郎") && texts.contains(&"ヤマダ タロウ"), "kanji and kana names kept, the plain copy dropped");
     // The condition's subject is the merged Patient.
     assert_eq!(problems[0]["subject"]["reference"], composition(&ips)["subject"]["reference"]);
 }
@@ -466,10 +510,10 @@ fn the_same_input_gives_the_same_bytes() {
     let o = opts(IpsVariant::Ips, Lang::Ja);
     let a = serde_json::to_string(&build_ips(&input, &o).unwrap()).unwrap();
     let b = serde_json::to_string(&build_ips(&input, &o).unwrap()).unwrap();
-    assert_eq!(a, b);
+    assert!(a == b, "the same IPS twice");
     let j1 = serde_json::to_string(&build_ips(&input, &opts(IpsVariant::JpSix, Lang::Ja)).unwrap()).unwrap();
     let j2 = serde_json::to_string(&build_ips(&input, &opts(IpsVariant::JpSix, Lang::Ja)).unwrap()).unwrap();
-    assert_eq!(j1, j2);
+    assert!(j1 == j2, "the same JpSix twice");
     // Another document id: other fullUrls, same content otherwise.
     let mut o2 = o.clone();
     o2.document_id = "0b8f4c2e-9d1a-4f6b-8e3c-5a7d9f1b2c4d".into();
@@ -498,6 +542,20 @@ fn japanese_titles_narrative_and_names() {
     let div = p["text"]["div"].as_str().unwrap();
     assert!(div.contains("山田 太郎") && div.contains("ヤマダ タロウ"));
     assert!(div.contains("男性"));
+    // The base Patient (the most complete) has the kanji name unmarked; the other facility's
+    // marked kanji and kana names replace it and join it.
+    let input = vec![
+        SourcedResource {
+            resource: patient("x", json!([{ "text": "山田 太郎" }]), json!({ "gender": "male", "birthDate": "1960-04-01", "telecom": [{ "system": "phone", "value": "1" }], "address": [{ "text": "a" }] })),
+            sources: vec!["A".into()],
+        },
+        SourcedResource { resource: patient("y", kanji_kana(), json!({})), sources: vec!["B".into()] },
+    ];
+    let b = build_ips(&input, &opts(IpsVariant::Ips, Lang::Ja)).unwrap();
+    let p = entries(&b).iter().map(|e| &e["resource"]).find(|r| r["resourceType"] == "Patient").unwrap();
+    let names = p["name"].as_array().unwrap();
+    assert!(names.len() == 2 && names.iter().all(|n| n["extension"][0]["valueCode"].is_string()), "the marked names, not the unmarked copy");
+    assert!(p["telecom"].is_array() && p["address"].is_array(), "the base's other elements stay");
     // The English one is in English.
     let en = build_ips(&two_facilities(), &opts(IpsVariant::Ips, Lang::En)).unwrap();
     assert_eq!(composition(&en)["title"], "International Patient Summary");
@@ -544,7 +602,7 @@ fn references_resolve_or_become_display_only() {
     assert!(!types.contains("Encounter"), "Encounters are not included");
     let c = section_resources(&ips, "http://loinc.org", "11450-4").into_iter().find(|c| c["code"]["text"] == "an uncoded problem").unwrap();
     assert!(c["encounter"].get("reference").is_none() && c["encounter"]["display"].as_str().unwrap().contains("Encounter"));
-    assert_eq!(c["asserter"], json!({ "display": "someone" }), "a dangling reference keeps its display");
+    assert!(c["asserter"] == json!({ "display": "someone" }), "a dangling reference keeps its display");
     assert_eq!(c["evidence"][0]["detail"][0]["reference"], "#n1", "contained references stay");
     let org_url = entries(&ips).iter().find(|e| e["resource"]["resourceType"] == "Organization").unwrap()["fullUrl"].clone();
     assert_eq!(c["extension"][0]["valueReference"]["reference"], org_url, "conditional reference resolved");
@@ -590,7 +648,7 @@ fn selection_rules() {
     let results = section_resources(&ips, "http://loinc.org", "30954-2");
     assert_eq!(results.len(), RESULTS_PER_CODE);
     let dates: Vec<&str> = results.iter().map(|r| r["effectiveDateTime"].as_str().unwrap()).collect();
-    assert_eq!(dates, ["2024-09-01", "2024-08-01", "2024-07-01"], "the latest per code, newest first, the duplicate once");
+    assert!(dates == ["2024-09-01", "2024-08-01", "2024-07-01"], "the latest per code, newest first, the duplicate once");
     let past = section_resources(&ips, "http://loinc.org", "11348-0");
     assert_eq!(past.len(), 1, "resolved condition in past illness");
     let problems = section_resources(&ips, "http://loinc.org", "11450-4");
@@ -628,10 +686,10 @@ fn infection_tests_and_contraindications_in_the_six_item_summary() {
     assert_passes("JpSix", &check_jp_six(&jp));
     let clins = "http://jpfhir.jp/fhir/clins/CodeSystem/document-section";
     let texts = |v: Vec<&Value>| v.iter().map(|r| r["code"]["text"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
-    assert_eq!(texts(section_resources(&jp, clins, "520")), ["HBs抗原"], "感染症, whatever its age");
-    assert_eq!(texts(section_resources(&jp, clins, "620")), ["カリウム"], "検査");
-    assert_eq!(texts(section_resources(&jp, "urn:techo:section", "drug-contraindications")), ["ヨード造影剤"]);
-    assert_eq!(texts(section_resources(&jp, clins, "510")), ["さば"]);
+    assert!(texts(section_resources(&jp, clins, "520")) == ["HBs抗原"], "感染症 holds the infection test, whatever its age");
+    assert!(texts(section_resources(&jp, clins, "620")) == ["カリウム"], "検査 holds the other lab result");
+    assert!(texts(section_resources(&jp, "urn:techo:section", "drug-contraindications")) == ["ヨード造影剤"], "薬剤禁忌 holds the contraindication");
+    assert!(texts(section_resources(&jp, clins, "510")) == ["さば"], "アレルギー holds the food allergy");
     // The IPS has both in its allergy section.
     let ips = build_ips(&input, &opts(IpsVariant::Ips, Lang::Ja)).unwrap();
     assert_passes("IPS", &check_ips(&ips));
@@ -668,6 +726,8 @@ fn errors_are_plain_and_hold_no_content() {
     let mut o = opts(IpsVariant::Ips, Lang::En);
     o.timestamp = "2025-11-01".into();
     assert_eq!(build_ips(&two_facilities(), &o).unwrap_err(), IpsError::BadTimestamp);
+    o.timestamp = "２０２５-11-01T10:00:00+09:00".into();
+    assert_eq!(build_ips(&two_facilities(), &o).unwrap_err(), IpsError::BadTimestamp, "full-width digits");
     o.timestamp = "2025-11-01T10:00:00".into();
     assert_eq!(build_ips(&two_facilities(), &o).unwrap_err(), IpsError::BadTimestamp, "a time zone is needed");
     let mut o = opts(IpsVariant::Ips, Lang::En);
@@ -718,3 +778,4 @@ fn narrative_is_escaped() {
     let div = section(&b, "http://loinc.org", "11450-4").unwrap()["text"]["div"].as_str().unwrap().to_owned();
     assert!(div.contains("&lt;script&gt;") && div.contains("&amp;") && !div.contains("<script>"));
 }
+
