@@ -39,9 +39,12 @@ fi
 for f in "${STATIC[@]}"; do
   cmp -s "ui/$f" "$OUT/$f" || cp "ui/$f" "$OUT/$f"
 done
+# The printable summary's style sheet is techo-share's (one source for the CLI's page and the app).
+SUMMARY_CSS=src-tauri/crates/techo-share/src/summary.css
+cmp -s "$SUMMARY_CSS" "$OUT/summary.css" || cp "$SUMMARY_CSS" "$OUT/summary.css"
 
 # Drop anything else (old outputs): ui/dist holds exactly what the app embeds.
-find "$OUT" -mindepth 1 -maxdepth 1 ! -name techo_ui.js ! -name techo_ui_bg.wasm \
+find "$OUT" -mindepth 1 -maxdepth 1 ! -name techo_ui.js ! -name techo_ui_bg.wasm ! -name summary.css \
   $(printf '! -name %s ' "${STATIC[@]}") -exec rm -rf {} +
 
 say "done: $(du -sh "$OUT" | cut -f1) in ui/dist ($(ls "$OUT" | tr '\n' ' '))"

@@ -67,9 +67,9 @@ fn share_error(e: ShareError) -> IpcError {
     IpcError::new(ErrorCode::InvalidInput, techo_ipc::as_sentence(&e.to_string()))
 }
 
-/// The summary page's fragment of a Bundle.
+/// The summary of a Bundle, without its style (the window links `summary.css`).
 fn summary_html(doc: &Value, lang: Lang, title: Option<String>) -> String {
-    summary::summary_fragment(doc, &summary::SummaryOptions { lang, today: today(), title })
+    summary::summary_body(doc, &summary::SummaryOptions { lang, today: today(), title })
 }
 
 fn file_name_now() -> String {

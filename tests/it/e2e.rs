@@ -1346,13 +1346,13 @@ async fn a_person_shares_a_summary_and_a_clinician_opens_it_in_the_viewer() {
     let v = TempVault::new();
     let file = v.tmp_dir().join("record.ndjson");
     v.run(["gen", "--resources", "1500", "--facilities", "3", "--format", "ndjson", "--out"].map(String::from).into_iter().chain([file.display().to_string()])).ok();
-    v.run(["import".to_string(), file.display().to_string()]).ok();
+    v.run(["import".to_string(), file.display().to_string(), "--source".into(), "みどり総合病院".into()]).ok();
     let extra = v.input(
         "sakura.json",
         format!(
             r#"{{"resourceType":"Bundle","type":"collection","entry":[
             {{"resource":{{"resourceType":"Condition","id":"c1","clinicalStatus":{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}}]}},"code":{{"coding":[{{"system":"http://hl7.org/fhir/sid/icd-10","code":"F32.9","display":"うつ病"}}]}},"onsetDateTime":"2024-03-01"}}}},
-            {{"resource":{{"resourceType":"AllergyIntolerance","id":"a1","clinicalStatus":{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical","code":"active"}}]}},"criticality":"high","code":{{"text":"ペニシリン {CANARY}"}}}}}}]}}"#
+            {{"resource":{{"resourceType":"AllergyIntolerance","id":"a1","clinicalStatus":{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical","code":"active"}}]}},"criticality":"high","code":{{"text":"ペニシリン"}},"note":[{{"text":"{CANARY}"}}]}}}}]}}"#
         ),
     );
     v.run(["import", extra.to_str().unwrap(), "--person", "1", "--source", "Sakura Hospital"]).ok();
@@ -1382,6 +1382,8 @@ async fn a_person_shares_a_summary_and_a_clinician_opens_it_in_the_viewer() {
     let packages: Vec<PathBuf> = std::fs::read_dir(&shares).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(packages.len(), 1, "one package saved");
     assert!(find_in_tree(&shares, CANARY.as_bytes()).is_empty(), "the package is encrypted");
+    let plain = v.run(["package", "open", packages[0].to_str().unwrap(), "--link", &link, "--json"]).ok().stdout_str();
+    assert!(plain.contains(CANARY), "the canary travels in the package (so the disk check below means something)");
     let audit = v.run(["--json", "audit", "list"]).ok().json();
     let last = audit.as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["kind"], "share");
@@ -1402,10 +1404,11 @@ async fn a_person_shares_a_summary_and_a_clinician_opens_it_in_the_viewer() {
         };
         open_viewer().await;
         let summary = wait_for_text(&c, ".viewer-summary", "Allerg").await;
-        assert!(summary.contains(CANARY), "the allergy is in the summary");
+        assert!(summary.contains("ペニシリン"), "the allergy is in the summary");
         assert!(!summary.contains("F32") && !summary.contains("うつ病"), "the withheld condition is not");
         wait_for_text(&c, ".withheld", "withheld").await;
         wait_for_text(&c, ".viewer-facts", "Sakura Hospital").await;
+        wait_for_text(&c, ".viewer-facts", "みどり総合病院").await;
         wait_for_text(&c, ".viewer-facts", "For Dr. Sato").await;
         let shot = c.screenshot().await.expect("screenshot");
         save_screenshot(&shot, "viewer-summary-en.png");

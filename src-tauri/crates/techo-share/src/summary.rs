@@ -79,6 +79,15 @@ pub struct SummaryOptions {
 /// HTML (see the module docs).
 pub fn summary_fragment(bundle: &Value, opts: &SummaryOptions) -> String {
     let mut w = W::default();
+    w.el("style", "", |w| w.raw(SUMMARY_CSS));
+    fragment_into(&mut w, bundle, opts);
+    w.out
+}
+
+/// The fragment without its `<style>`, for a page that links [`SUMMARY_CSS`] as a style sheet
+/// (the app: its Content-Security-Policy allows no inline style).
+pub fn summary_body(bundle: &Value, opts: &SummaryOptions) -> String {
+    let mut w = W::default();
     fragment_into(&mut w, bundle, opts);
     w.out
 }
@@ -96,7 +105,10 @@ pub fn summary_document(bundle: &Value, opts: &SummaryOptions) -> String {
             w.void("meta", &[("http-equiv", "Content-Security-Policy"), ("content", CSP)]);
             w.void("meta", &[("name", "viewport"), ("content", "width=device-width, initial-scale=1")]);
             w.el("title", "", |w| w.text(title_of(opts, words)));
-            w.el("style", "", |w| w.raw(PAGE_CSS));
+            w.el("style", "", |w| {
+                w.raw(PAGE_CSS);
+                w.raw(SUMMARY_CSS)
+            });
         });
         w.el("body", "", |w| fragment_into(w, bundle, opts));
     });
@@ -113,46 +125,7 @@ body{margin:0;padding:1.5em;background:#fff;color:#1a1a1a}\
 
 /// The fragment's rules, all under `.techo-summary`: neutral colours and `currentColor`, so it
 /// reads on the app's light and dark themes; black on white when printed.
-const FRAGMENT_CSS: &str = ".techo-summary{font-family:system-ui,-apple-system,\"Segoe UI\",\"Hiragino Sans\",\"Hiragino Kaku Gothic ProN\",\"Noto Sans JP\",\"Yu Gothic\",Meiryo,sans-serif;font-size:10.5pt;line-height:1.45;color:inherit;max-width:190mm;margin:0 auto}\
-.techo-summary *{box-sizing:border-box}\
-.techo-summary .ts-head{margin-bottom:.6em}\
-.techo-summary h1{font-size:1.45em;margin:0 0 .25em;font-weight:700}\
-.techo-summary h2{font-size:1.08em;margin:1.05em 0 .3em;padding-bottom:.12em;border-bottom:1.5px solid currentColor;font-weight:700;break-after:avoid;page-break-after:avoid}\
-.techo-summary p{margin:.2em 0}\
-.techo-summary .ts-patient{font-size:1.2em;font-weight:600}\
-.techo-summary .ts-kana{font-size:.8em;font-weight:400;margin-left:.8em;opacity:.8}\
-.techo-summary .ts-fact{margin-right:1.4em;white-space:nowrap}\
-.techo-summary .ts-k{font-size:.85em;opacity:.75;margin-right:.35em}\
-.techo-summary .ts-withheld{margin-top:.5em;padding:.35em .6em;border:1px solid rgba(128,128,128,.6);border-left:4px solid currentColor;border-radius:3px;font-weight:600}\
-.techo-summary table{width:100%;border-collapse:collapse}\
-.techo-summary thead{display:table-header-group}\
-.techo-summary th,.techo-summary td{text-align:left;vertical-align:top;padding:.18em .45em;border-bottom:1px solid rgba(128,128,128,.35)}\
-.techo-summary td{overflow-wrap:anywhere}\
-.techo-summary th{font-size:.82em;font-weight:600;opacity:.75;white-space:nowrap}\
-.techo-summary tr{break-inside:avoid;page-break-inside:avoid}\
-.techo-summary .ts-src{font-size:.8em;opacity:.72}\
-.techo-summary .ts-num{white-space:nowrap;font-variant-numeric:tabular-nums}\
-.techo-summary .ts-val{font-variant-numeric:tabular-nums}\
-.techo-summary .ts-crit-high td{background:rgba(211,47,47,.13)}\
-.techo-summary .ts-crit-high td:first-child{box-shadow:inset 3px 0 0 #d32f2f}\
-.techo-summary .ts-strong{font-weight:700}\
-.techo-summary .ts-flag{display:inline-block;margin-left:.3em;padding:0 .3em;border-radius:3px;font-weight:700;font-size:.85em;background:rgba(211,47,47,.2)}\
-.techo-summary .ts-prev{display:inline-block;max-width:100%;margin-right:.7em}\
-.techo-summary .ts-d{font-size:.78em;opacity:.7;margin-left:.25em}\
-.techo-summary .ts-trend{white-space:nowrap}\
-.techo-summary .ts-arrow{font-weight:700;margin-right:.3em}\
-.techo-summary .ts-spark{vertical-align:middle}\
-.techo-summary .ts-list{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));column-gap:2em;row-gap:.2em;margin:.2em 0;padding:0;list-style:none}\
-.techo-summary .ts-list li{overflow-wrap:anywhere;break-inside:avoid;page-break-inside:avoid;padding-left:.5em;border-left:2px solid rgba(128,128,128,.45)}\
-.techo-summary .ts-sources{grid-template-columns:minmax(0,1fr)}\
-.techo-summary td:first-child{min-width:9em}\
-.techo-summary .ts-none,.techo-summary .ts-more{font-size:.9em;opacity:.75;margin:.2em 0}\
-.techo-summary .ts-foot{margin-top:1.4em;padding-top:.3em;border-top:1px solid rgba(128,128,128,.5);font-size:.85em;opacity:.8}\
-@media print{.techo-summary{font-size:10pt;color:#000;background:#fff;max-width:none}\
-.techo-summary .ts-crit-high td{background:#fde8e8}\
-.techo-summary .ts-flag{background:none;border:1px solid #000}\
-.techo-summary .ts-src,.techo-summary .ts-k,.techo-summary .ts-d,.techo-summary th{opacity:1;color:#333}\
-.techo-summary h2{break-after:avoid;page-break-after:avoid}}";
+pub const SUMMARY_CSS: &str = include_str!("summary.css");
 
 // =============================================================================================
 // The writer: the only way anything reaches the output.
@@ -1739,8 +1712,7 @@ fn fragment_into(w: &mut W, input: &Value, opts: &SummaryOptions) {
     let words = Words::of(opts.lang);
     let model = Model::build(input, words, &opts.today);
     let today = if ymd(&opts.today).is_some() { show_date(&opts.today) } else { String::new() };
-    w.el("style", "", |w| w.raw(FRAGMENT_CSS));
-    w.el_attrs("div", &[("class", "techo-summary"), ("lang", words.lang_code)], |w| {
+        w.el_attrs("div", &[("class", "techo-summary"), ("lang", words.lang_code)], |w| {
         render_header(w, &model, words, title_of(opts, words), &today);
         render_allergies(w, &model, words);
         render_problems(w, &model, words);
@@ -2103,7 +2075,7 @@ mod unit_tests {
     #[test]
     fn the_style_sheet_is_scoped_and_has_print_rules() {
         // Every selector of every rule, also inside @media print, starts with .techo-summary.
-        let css = FRAGMENT_CSS;
+        let css = SUMMARY_CSS.split_once("*/").map_or(SUMMARY_CSS, |(_, rules)| rules); // after the file's comment
         assert!(css.contains("@media print{"));
         let mut rest = css;
         let mut depth = 0;

@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
-use techo_share::summary::{escape_into, summary_document, summary_fragment, SummaryOptions, MAX_RESULT_TESTS};
+use techo_share::summary::{escape_into, summary_body, summary_document, summary_fragment, SummaryOptions, MAX_RESULT_TESTS};
 use techo_share::Lang;
 
 const LOINC: &str = "http://loinc.org";
@@ -424,7 +424,7 @@ fn sections_come_in_clinical_order() {
     ];
     let at: Vec<usize> = order.iter().map(|h| pos(&html, h)).collect();
     assert!(at.windows(2).all(|w| w[0] < w[1]), "sections out of order: {at:?}");
-    assert!(html.starts_with("<style>.techo-summary{"));
+    assert!(html.starts_with("<style>/*") && html.contains("*/\n.techo-summary{"));
     assert!(html[html.find("</style>").unwrap()..].starts_with("</style><div class=\"techo-summary\" lang=\"en\">"));
     assert!(html.ends_with("</div>"));
 }
@@ -675,7 +675,11 @@ fn document_wraps_the_fragment_with_a_strict_csp() {
     assert!(doc.contains("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"));
     assert!(doc.contains("<title>For Dr. Sato</title>"));
     assert!(doc.contains("@page{size:A4"));
-    assert!(doc.ends_with(&format!("<body>{frag}</body></html>")));
+    // The page's head carries the style sheet; its body is the fragment without its <style>.
+    let body = summary_body(&collection(), &o);
+    assert!(doc.ends_with(&format!("<body>{body}</body></html>")));
+    assert!(frag.starts_with("<style>") && frag.ends_with(&body), "the fragment = its style + the body");
+    assert!(doc.contains(".techo-summary .ts-fact") && !body.contains("<style"));
 }
 
 #[test]
