@@ -135,6 +135,7 @@ pub async fn share_create(
     label: Option<String>,
     expires_days: Option<u32>,
     passcode: Option<SecretString>,
+    relay: Option<String>,
 ) -> Result<ShareCreated, IpcError> {
     use secrecy::ExposeSecret;
     let lang = lang_of(&lang)?;
@@ -177,24 +178,45 @@ pub async fn share_create(
     let scope = Scope { types: (!types.is_empty()).then_some(types), from, to, name };
     scope.validate().map_err(core_error)?;
     let d = Disclosure { exit, recipient: to_whom, purpose, person: Some(person_id), scope };
+    let relay = relay.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+    if let Some(r) = &relay {
+        techo_sync::relay::check_url(r).map_err(|e| IpcError::invalid_input(&techo_ipc::as_sentence(&e.to_string())))?;
+        if passcode.is_some() {
+            return Err(IpcError::invalid_input("A package with a passcode cannot go through a relay; save it as a file instead, or leave the passcode out."));
+        }
+    }
 
-    let path = tauri::async_runtime::spawn_blocking(pick_save_path)
-        .await
-        .map_err(|_| IpcError::internal())?
-        .ok_or_else(|| IpcError::invalid_input("No file was chosen, so nothing was shared."))?;
+    let path = match &relay {
+        Some(_) => None,
+        None => Some(
+            tauri::async_runtime::spawn_blocking(pick_save_path)
+                .await
+                .map_err(|_| IpcError::internal())?
+                .ok_or_else(|| IpcError::invalid_input("No file was chosen, so nothing was shared."))?,
+        ),
+    };
     let (plaintext, report) = with_vault_mut(app, move |v| v.share_document(&d, doc).map_err(core_error)).await?;
     let exp = expires_days.map(|days| chrono::Utc::now().timestamp() + i64::from(days) * 86_400);
     let opts = SealOptions { label: label.clone(), exp, passcode: passcode.as_ref(), content_type: FHIR_JSON.to_owned() };
     let (file, key) = Package::seal(&plaintext, &opts).map_err(share_error)?;
     drop(plaintext);
-    write_atomically(&path, file.as_bytes())?;
-    let url = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let url = match (&path, relay) {
+        (Some(path), _) => {
+            write_atomically(path, file.as_bytes())?;
+            path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+        }
+        (None, Some(r)) => tauri::async_runtime::spawn_blocking(move || techo_sync::relay::upload(&r, file.as_bytes()))
+            .await
+            .map_err(|_| IpcError::internal())?
+            .map_err(|e| IpcError::invalid_input(&techo_ipc::as_sentence(&e.to_string())))?,
+        (None, None) => return Err(IpcError::internal()),
+    };
     let flags = if passcode.is_some() { "P" } else { "U" };
     let link = techo_share::shlink(&url, &key, exp, flags, label.as_deref()).map_err(share_error)?;
     Ok(ShareCreated {
         qr_svg: qr_svg(&link),
         link: link.to_string(),
-        saved_to: path.display().to_string(),
+        saved_to: path.map_or_else(|| url.clone(), |p| p.display().to_string()),
         shared: report.disclosed,
         held_back: report.denied_total(),
         passcode: passcode.is_some(),
@@ -277,18 +299,36 @@ fn view_of(p: &OpenPackage, file_name: String, link: &techo_share::ShlinkPayload
 pub async fn package_open(app: AppHandle, link: String, passcode: Option<SecretString>, lang: String) -> Result<PackageView, IpcError> {
     let lang = lang_of(&lang)?;
     let parsed = techo_share::parse_shlink(&link).map_err(share_error)?;
-    let path = tauri::async_runtime::spawn_blocking(pick_package)
-        .await
-        .map_err(|_| IpcError::internal())?
-        .ok_or_else(|| IpcError::invalid_input("No package was chosen."))?;
+    // A link to a relay (https://…) brings its package; otherwise the person picks the file.
+    let relayed = parsed.url.starts_with("https://") || parsed.url.starts_with("http://");
+    let path = if relayed {
+        None
+    } else {
+        Some(
+            tauri::async_runtime::spawn_blocking(pick_package)
+                .await
+                .map_err(|_| IpcError::internal())?
+                .ok_or_else(|| IpcError::invalid_input("No package was chosen."))?,
+        )
+    };
+    let url = parsed.url.clone();
     tauri::async_runtime::spawn_blocking(move || {
         use std::io::Read;
-        let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let f = std::fs::File::open(&path).map_err(|e| IpcError::invalid_input(&format!("The package {file_name} could not be opened ({}).", e.kind())))?;
-        let mut bytes = Vec::new();
-        f.take(techo_share::MAX_PACKAGE as u64 + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| IpcError::invalid_input(&format!("The package {file_name} could not be read ({}).", e.kind())))?;
+        let (file_name, bytes) = match &path {
+            None => {
+                let bytes = techo_sync::relay::fetch(&url, "Techo viewer").map_err(|e| IpcError::invalid_input(&techo_ipc::as_sentence(&e.to_string())))?;
+                (url.rsplit('/').next().unwrap_or("").chars().take(12).collect::<String>() + "…", bytes)
+            }
+            Some(path) => {
+                let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let f = std::fs::File::open(path).map_err(|e| IpcError::invalid_input(&format!("The package {file_name} could not be opened ({}).", e.kind())))?;
+                let mut bytes = Vec::new();
+                f.take(techo_share::MAX_PACKAGE as u64 + 1)
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| IpcError::invalid_input(&format!("The package {file_name} could not be read ({}).", e.kind())))?;
+                (file_name, bytes)
+            }
+        };
         if bytes.len() > techo_share::MAX_PACKAGE {
             return Err(share_error(ShareError::NotAPackage("it is larger than 512 MiB")));
         }

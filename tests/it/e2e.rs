@@ -1360,8 +1360,10 @@ async fn a_person_shares_a_summary_and_a_clinician_opens_it_in_the_viewer() {
     let shares = v.tmp_dir().join("shares");
     std::fs::create_dir_all(&shares).unwrap();
 
-    // 1. The person shares a summary with a doctor.
-    let link = {
+    let relay = techo_demo::Hospital::start(techo_demo::HospitalConfig { resources: 10, auth: techo_demo::Auth::Open, ..Default::default() }).expect("a relay");
+
+    // 1. The person shares a summary with a doctor: as a file, then through a relay.
+    let (link, relay_link) = {
         let driver = Driver::start_with(&v, &[("TECHO_SHARE_DIR", shares.to_str().unwrap())]);
         let c = driver.client().await;
         unlock(&c, &v.passphrase).await;
@@ -1375,10 +1377,24 @@ async fn a_person_shares_a_summary_and_a_clinician_opens_it_in_the_viewer() {
         wait_for(&c, ".share-qr svg").await;
         let link = wait_for(&c, "#share-link").await.prop("value").await.expect("the link").unwrap_or_default();
         assert!(link.starts_with("shlink:/"), "the link is shown");
+        c.execute("document.querySelector('.share-made').scrollIntoView()", vec![]).await.expect("scroll to the link");
+        tokio::time::sleep(Duration::from_millis(300)).await;
         let shot = c.screenshot().await.expect("screenshot");
         save_screenshot(&shot, "share.png");
-        link
+        // Again, through the relay: nothing saved here, the link is all the doctor needs.
+        c.find(Locator::Css("#share-relay")).await.expect("relay").send_keys(&relay.relay_url()).await.expect("type the relay");
+        c.find(Locator::Css("button.share-create")).await.expect("create").click().await.expect("make the relayed package");
+        let relay_link = loop {
+            let l = c.find(Locator::Css("#share-link")).await.expect("link").prop("value").await.expect("value").unwrap_or_default();
+            if l != link && l.starts_with("shlink:/") {
+                break l;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        (link, relay_link)
     };
+    assert_eq!(relay.relayed().len(), 1, "one package on the relay");
+    assert!(relay.relayed().iter().all(|b| !b.windows(CANARY.len()).any(|w| w == CANARY.as_bytes())), "the relay holds ciphertext only");
     let packages: Vec<PathBuf> = std::fs::read_dir(&shares).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(packages.len(), 1, "one package saved");
     assert!(find_in_tree(&shares, CANARY.as_bytes()).is_empty(), "the package is encrypted");
@@ -1428,6 +1444,12 @@ async fn a_person_shares_a_summary_and_a_clinician_opens_it_in_the_viewer() {
         let shot = c.screenshot().await.expect("screenshot");
         save_screenshot(&shot, "viewer-print-ja.png");
         c.find(Locator::Css("button.exit-print")).await.expect("leave print view").click().await.expect("leave");
+        c.find(Locator::Css("button.viewer-close")).await.expect("close").click().await.expect("close the viewer");
+        // The relayed package: the link alone.
+        wait_for(&c, "button.viewer-first").await.click().await.expect("open the viewer");
+        wait_for(&c, "#viewer-link").await.send_keys(&relay_link).await.expect("paste the relay link");
+        c.find(Locator::Css("button.viewer-open")).await.expect("open").click().await.expect("open the relayed package");
+        wait_for_text(&c, ".viewer-summary", "ペニシリン").await;
         c.find(Locator::Css("button.viewer-close")).await.expect("close").click().await.expect("close the viewer");
         wait_for(&c, "button.viewer-first").await;
         let _ = c.close().await;

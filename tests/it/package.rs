@@ -516,3 +516,49 @@ fn the_ips_of_a_generated_record_passes_the_ips_rules_and_travels_as_a_package()
     let j = jose(&["decrypt", file.to_str().unwrap(), &key], b"").ok().json();
     assert_eq!(j["resourceType"], "Bundle", "jose opens the IPS package");
 }
+
+/// A share through a relay (the demo hospital's, on loopback): the package is uploaded and the
+/// link points at it, so the recipient needs only the link; the relay only ever held
+/// ciphertext; the viewer fetches it (`?recipient=`) and opens it; jose decrypts what the relay
+/// holds; a relay that is not https (off this computer), a passcode with a relay, and a package
+/// the relay no longer has are clear errors.
+#[test]
+fn a_share_through_a_relay_needs_only_the_link_and_the_relay_sees_only_ciphertext() {
+    use techo_demo::{Auth, Hospital, HospitalConfig};
+    let relay = Hospital::start(HospitalConfig { resources: 10, auth: Auth::Open, name: "Relay".into(), ..HospitalConfig::default() }).expect("start the relay");
+    let v = vault();
+    let o = v.run(["package", "create", "--with", "Sakura Hospital", "--relay", &relay.relay_url(), "--ips", "--label", "For Dr. Sato"]).ok();
+    let link = o.stdout_str().trim().to_owned();
+    let p = payload(&link);
+    let url = p["url"].as_str().unwrap().to_owned();
+    assert!(url.starts_with(&format!("{}/", relay.relay_url())) && url.len() > relay.relay_url().len() + 64, "the link points at the relay, with 256 random bits");
+    assert_eq!(p["flag"], "U");
+    let held = relay.relayed();
+    assert_eq!(held.len(), 1, "one package on the relay");
+    assert_eq!(held[0].iter().filter(|&&b| b == b'.').count(), 4, "a compact JWE");
+    assert!(!held[0].windows(CANARY.len()).any(|w| w == CANARY.as_bytes()), "the relay holds ciphertext only");
+    let key = p["key"].as_str().unwrap();
+    assert!(!held[0].windows(key.len()).any(|w| w == key.as_bytes()), "the key never went to the relay");
+    assert!(relay.log().iter().all(|r| !r.path_and_query.contains(key)));
+
+    // The viewer, with the link only.
+    let summary = v.run_at(&v.root().join("no-vault-here"), b"", ["package", "open", "--link", &link]).ok().stdout_str();
+    assert!(summary.contains("label\tFor Dr. Sato") && summary.contains("Composition\t1"), "{summary}");
+    assert!(relay.log().iter().any(|r| r.method == "GET" && r.path_and_query.contains("recipient=")), "fetched as SHL asks");
+    assert!(!v.root().join("no-vault-here").exists());
+    if jose_ready("a_share_through_a_relay_needs_only_the_link_and_the_relay_sees_only_ciphertext") {
+        let f = v.root().join("relayed.jwe");
+        std::fs::write(&f, &held[0]).unwrap();
+        assert_eq!(jose(&["decrypt", f.to_str().unwrap(), key], b"").ok().json()["resourceType"], "Bundle");
+    }
+
+    // Refusals: plain http off this computer; a passcode with a relay; a package gone.
+    let o = v.run(["package", "create", "--with", "Sakura Hospital", "--relay", "http://relay.example/shl"]).expect_code(11);
+    assert!(o.error_line().contains("https"), "{}", o.error_line());
+    let o = v.run(["package", "create", "--with", "Sakura Hospital", "--relay", &relay.relay_url(), "--passcode"]).expect_code(2);
+    assert!(o.error_line().contains("--passcode") || o.error_line().contains("cannot be used"), "{}", o.error_line());
+    let gone = link_for(&format!("{}/{}", relay.relay_url(), "0".repeat(64)), key, None);
+    let o = v.run_at(&v.root().join("no-vault-here"), b"", ["package", "open", "--link", &gone]).expect_code(11);
+    assert!(o.error_line().contains("no longer holds this package"), "{}", o.error_line());
+    assert_eq!(relay.relayed().len(), 1, "refused shares uploaded nothing");
+}

@@ -50,6 +50,7 @@ pub fn Share(props: &ShareProps) -> Html {
     let lang = props.lang;
     let (person, content, to_kind, to_name, from, until, label, expires, passcode) =
         (use_node_ref(), use_node_ref(), use_node_ref(), use_node_ref(), use_node_ref(), use_node_ref(), use_node_ref(), use_node_ref(), use_node_ref());
+    let relay = use_node_ref();
     let busy = use_state(|| false);
     let error = use_state(|| None::<String>);
     let made = use_state(|| None::<ShareCreated>);
@@ -59,7 +60,7 @@ pub fn Share(props: &ShareProps) -> Html {
     let on_create = {
         let (person, content, to_kind, to_name, from, until, label, expires, passcode) =
             (person.clone(), content.clone(), to_kind.clone(), to_name.clone(), from.clone(), until.clone(), label.clone(), expires.clone(), passcode.clone());
-        let (busy, error, made) = (busy.clone(), error.clone(), made.clone());
+        let (busy, error, made, relay) = (busy.clone(), error.clone(), made.clone(), relay.clone());
         Callback::from(move |ev: SubmitEvent| {
             ev.prevent_default();
             let Ok(person_id) = select_value(&person).parse::<i64>() else { return };
@@ -74,6 +75,7 @@ pub fn Share(props: &ShareProps) -> Html {
                 input_value(&label),
                 &select_value(&expires),
                 input_value(&passcode),
+                input_value(&relay),
             );
             if let Some(p) = passcode.cast::<HtmlInputElement>() {
                 p.set_value("");
@@ -182,6 +184,9 @@ pub fn Share(props: &ShareProps) -> Html {
                 </label>
                 <label>{ tr(lang, "passcode") }
                     <input id="share-passcode" type="password" ref={passcode} autocomplete="new-password" readonly={*busy} />
+                </label>
+                <label>{ tr(lang, "relay") }
+                    <input id="share-relay" type="url" ref={relay} placeholder="https://" readonly={*busy} />
                 </label>
                 <div class="share-actions">
                     <button type="submit" class="share-create" disabled={*busy}>{ tr(lang, if *busy { "creating" } else { "create" }) }</button>

@@ -29,9 +29,10 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("expires.never", "Never", "なし"),
     ("expires.days", "After {} days", "{} 日後"),
     ("passcode", "Passcode (optional, at least 6 characters; only Techo opens such packages)", "パスコード(任意・6 文字以上。Techo でのみ開けます)"),
+    ("relay", "Share relay (optional, https://…): upload the encrypted package there instead of saving a file; the link is then all the recipient needs", "共有リレー(任意・https://…): ファイルに保存する代わりに暗号化パッケージをアップロードします。受け取る人はリンクだけで開けます"),
     ("create", "Make the package", "パッケージを作成"),
     ("creating", "Making the package…", "作成中…"),
-    ("made", "The package is saved to {}: {} records shared, {} held back by your consent.", "パッケージを {} に保存しました。共有 {} 件、同意により除外 {} 件。"),
+    ("made", "The package is saved to {}: made from {} records, {} held back by your consent.", "パッケージを {} に保存しました。{} 件の記録から作成、同意により除外 {} 件。"),
     ("link", "The link (it holds the key: send it separately from the file)", "リンク(鍵を含みます。ファイルとは別に送ってください)"),
     ("link_expires", "The link expires on {}.", "リンクの有効期限: {}"),
     ("with_passcode", "Tell the recipient the passcode separately too.", "パスコードも別の方法で伝えてください。"),
@@ -42,10 +43,10 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("exit_print", "Leave print view", "プレビューを閉じる"),
     // The viewer.
     ("viewer.title", "Open a shared package", "共有パッケージを開く"),
-    ("viewer.intro", "Paste the link you received, then choose the package file. It opens read-only, in memory: nothing is written to this computer, and closing the viewer forgets it.", "受け取ったリンクを貼り付けて、パッケージのファイルを選んでください。読み取り専用でメモリ上に開きます。このコンピューターには何も書き込まれず、閉じると消去されます。"),
+    ("viewer.intro", "Paste the link you received, then choose the package file (a link to a relay brings its package by itself). It opens read-only, in memory: nothing is written to this computer, and closing the viewer forgets it.", "受け取ったリンクを貼り付けて、パッケージのファイルを選んでください(リレーへのリンクならファイルは不要です)。読み取り専用でメモリ上に開きます。このコンピューターには何も書き込まれず、閉じると消去されます。"),
     ("viewer.link", "Link (shlink:/…)", "リンク(shlink:/…)"),
     ("viewer.passcode", "Passcode (if the package has one)", "パスコード(ある場合)"),
-    ("viewer.open", "Choose the package file and open…", "ファイルを選んで開く…"),
+    ("viewer.open", "Open the package…", "パッケージを開く…"),
     ("viewer.opening", "Opening…", "開いています…"),
     ("viewer.close", "Close the package", "パッケージを閉じる"),
     ("viewer.read_only", "Read-only: viewing a package changes nothing on this computer.", "読み取り専用: 閲覧してもこのコンピューターには何も保存されません。"),
@@ -93,6 +94,7 @@ pub fn create_args(
     label: String,
     expires: &str,
     passcode: String,
+    relay: String,
 ) -> ShareCreateArgs {
     let content = match content {
         "jp" => ShareContent::JapaneseSummary,
@@ -112,6 +114,7 @@ pub fn create_args(
         label: nonempty(label),
         expires_days: expires.parse().ok(),
         passcode: nonempty(passcode),
+        relay: nonempty(relay),
     }
 }
 
@@ -123,19 +126,20 @@ mod tests {
     fn every_key_has_both_languages_once() {
         crate::i18n::check_table(TABLE);
         assert_eq!(tr(Language::Ja, "title"), "記録を共有");
-        assert_eq!(trf(Language::En, "made", &[&"/x.jwe", &3, &1]), "The package is saved to /x.jwe: 3 records shared, 1 held back by your consent.");
+        assert_eq!(trf(Language::En, "made", &[&"/x.jwe", &3, &1]), "The package is saved to /x.jwe: made from 3 records, 1 held back by your consent.");
     }
 
     #[test]
     fn the_form_becomes_the_shells_arguments() {
-        let a = create_args(Language::Ja, 2, "records", "caregiver", " hanako ", "2024-01-01".into(), " ".into(), "".into(), "30", "".into());
+        let a = create_args(Language::Ja, 2, "records", "caregiver", " hanako ", "2024-01-01".into(), " ".into(), "".into(), "30", "".into(), "".into());
         assert_eq!(a.recipient, ShareRecipient::Caregiver { grant_id: "hanako".into() });
         assert_eq!(a.content, ShareContent::Records);
         assert_eq!((a.from.as_deref(), a.to.as_deref(), a.label.as_deref()), (Some("2024-01-01"), None, None));
         assert_eq!((a.expires_days, a.passcode.as_deref(), a.lang.as_str()), (Some(30), None, "ja"));
-        let b = create_args(Language::En, 1, "summary", "provider", "Sakura Hospital", "".into(), "".into(), "For Dr. Sato".into(), "", "secret-pass".into());
+        let b = create_args(Language::En, 1, "summary", "provider", "Sakura Hospital", "".into(), "".into(), "For Dr. Sato".into(), "", "secret-pass".into(), " https://relay.example/shl ".into());
         assert_eq!(b.recipient, ShareRecipient::Provider { facility: "Sakura Hospital".into() });
         assert_eq!((b.content, b.expires_days, b.passcode.as_deref()), (ShareContent::Summary, None, Some("secret-pass")));
-        assert_eq!(create_args(Language::En, 1, "jp", "provider", "x", "".into(), "".into(), "".into(), "7", "".into()).content, ShareContent::JapaneseSummary);
+        assert_eq!(b.relay.as_deref(), Some("https://relay.example/shl"));
+        assert_eq!(create_args(Language::En, 1, "jp", "provider", "x", "".into(), "".into(), "".into(), "7", "".into(), "".into()).content, ShareContent::JapaneseSummary);
     }
 }

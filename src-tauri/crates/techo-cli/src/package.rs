@@ -35,8 +35,12 @@ pub enum PackageCmd {
         #[arg(long)]
         caregiver: Option<String>,
         /// The package file to write (e.g. record.jwe).
-        #[arg(long)]
-        out: PathBuf,
+        #[arg(long, required_unless_present = "relay")]
+        out: Option<PathBuf>,
+        /// Upload the encrypted package to this share relay (https://…; it only ever sees the
+        /// ciphertext) and point the link at it, so the recipient needs only the link.
+        #[arg(long, value_name = "URL", conflicts_with_all = ["passcode", "url"])]
+        relay: Option<String>,
         /// A short description for the recipient (at most 80 characters; goes into the link).
         #[arg(long)]
         label: Option<String>,
@@ -73,8 +77,8 @@ pub enum PackageCmd {
     },
     /// Open a package with its link (viewer mode: no vault needed, nothing written to disk).
     Open {
-        /// The package file.
-        file: PathBuf,
+        /// The package file (default: fetched from the link's https:// address).
+        file: Option<PathBuf>,
         /// The SMART Health Link (`shlink:/…`, or a viewer URL ending in `#shlink:/…`).
         #[arg(long)]
         link: String,
@@ -112,7 +116,7 @@ pub fn exit_code(e: &ShareError) -> u8 {
 
 pub fn run(ctx: &mut Ctx, cmd: PackageCmd) -> anyhow::Result<u8> {
     match cmd {
-        PackageCmd::Create { person, with, caregiver, out, label, expires, passcode, url, types, from, to, ips, jp_six, lang } => {
+        PackageCmd::Create { person, with, caregiver, out, relay, label, expires, passcode, url, types, from, to, ips, jp_six, lang } => {
             let (doc, name) = if jp_six {
                 (ShareDoc::JpSix, Some("Japanese patient summary (six items)".to_owned()))
             } else if ips {
@@ -121,9 +125,9 @@ pub fn run(ctx: &mut Ctx, cmd: PackageCmd) -> anyhow::Result<u8> {
                 (ShareDoc::Records, None)
             };
             let scope = techo_core::Scope { types: (!types.is_empty()).then(|| types.into_iter().map(|t| t.trim().to_owned()).collect()), from, to, name };
-            create(ctx, Create { person, with, caregiver, out, label, expires, passcode, url, scope, doc })
+            create(ctx, Create { person, with, caregiver, out, relay, label, expires, passcode, url, scope, doc })
         }
-        PackageCmd::Open { file, link, passcode } => open(ctx, &file, &link, passcode),
+        PackageCmd::Open { file, link, passcode } => open(ctx, file.as_deref(), &link, passcode),
         PackageCmd::Import { file, link, passcode } => import(ctx, &file, &link, passcode),
     }
 }
@@ -132,7 +136,8 @@ struct Create {
     person: Option<i64>,
     with: Option<String>,
     caregiver: Option<String>,
-    out: PathBuf,
+    out: Option<PathBuf>,
+    relay: Option<String>,
     label: Option<String>,
     expires: Option<u32>,
     passcode: bool,
@@ -193,9 +198,13 @@ fn create(ctx: &mut Ctx, a: Create) -> anyhow::Result<u8> {
             return Err(ShareError::LabelTooLong { len }.into());
         }
     }
-    let url = match &a.url {
-        Some(u) => u.clone(),
-        None => a.out.file_name().map(|n| n.to_string_lossy().into_owned()).context("--out must name a file")?,
+    if let Some(r) = &a.relay {
+        techo_sync::relay::check_url(r)?;
+    }
+    let url = match (&a.url, &a.out) {
+        (Some(u), _) => u.clone(),
+        (None, Some(out)) => out.file_name().map(|n| n.to_string_lossy().into_owned()).context("--out must name a file")?,
+        (None, None) => String::new(), // the relay's address, once uploaded
     };
     let exp = a.expires.map(|d| now_unix() + i64::from(d) * 86_400);
     a.scope.validate()?;
@@ -214,14 +223,21 @@ fn create(ctx: &mut Ctx, a: Create) -> anyhow::Result<u8> {
     let opts = SealOptions { label: a.label.clone(), exp, passcode: passcode.as_ref(), content_type: FHIR_JSON.to_owned() };
     let (file, key) = Package::seal(&plaintext, &opts)?;
     drop(plaintext);
-    write_atomically(&a.out, file.as_bytes())?;
+    if let Some(out) = &a.out {
+        write_atomically(out, file.as_bytes())?;
+    }
+    let url = match &a.relay {
+        Some(r) => techo_sync::relay::upload(r, file.as_bytes())?,
+        None => url,
+    };
     let flags = if passcode.is_some() { "P" } else { "U" };
     let link = techo_share::shlink(&url, &key, exp, flags, a.label.as_deref())?;
 
     if ctx.json {
         ctx.print_json(&serde_json::json!({
             "link": &*link,
-            "file": a.out.display().to_string(),
+            "file": a.out.as_ref().map(|o| o.display().to_string()),
+            "url": url,
             "exp": exp,
             "passcode": passcode.is_some(),
             "shared": report.disclosed,
@@ -232,9 +248,14 @@ fn create(ctx: &mut Ctx, a: Create) -> anyhow::Result<u8> {
         writeln!(out, "{}", &*link)?;
         out.flush()?;
         drop(out);
+        let place = match (&a.out, &a.relay) {
+            (Some(o), Some(_)) => format!("{} and uploaded it to the relay", o.display()),
+            (Some(o), None) => o.display().to_string(),
+            (None, _) => "to the relay".to_owned(),
+        };
         eprintln!(
             "techo: wrote the encrypted package {} ({} resources; {} held back by consent)",
-            a.out.display(),
+            place,
             report.disclosed,
             report.denied_total()
         );
@@ -292,9 +313,15 @@ fn show_qr(link: &str) {
     }
 }
 
-fn open(ctx: &mut Ctx, file: &Path, link: &str, passcode: bool) -> anyhow::Result<u8> {
+fn open(ctx: &mut Ctx, file: Option<&Path>, link: &str, passcode: bool) -> anyhow::Result<u8> {
     // Viewer mode: no vault is opened; the plaintext stays in memory.
-    let bytes = read_package(file)?;
+    let bytes = match file {
+        Some(f) => read_package(f)?,
+        None => {
+            let payload = techo_share::parse_shlink(link)?;
+            techo_sync::relay::fetch(&payload.url, "Techo viewer")?
+        }
+    };
     let passcode = if passcode { Some(ctx.passphrase("Passcode: ")?) } else { None };
     let opened = techo_share::open_link(link, &bytes, passcode.as_ref(), now_unix())?;
     if ctx.json {

@@ -303,7 +303,7 @@ pub fn exit_code(e: &techo_sync::SyncError) -> u8 {
         "needs_sign_in" => 10,
         "sign_in_failed" => 12,
         "no_patient" => 7,
-        "unreachable" | "timeout" | "server_error" | "bad_reply" | "server_busy" | "foreign_link" => 11,
+        "unreachable" | "timeout" | "server_error" | "bad_reply" | "server_busy" | "foreign_link" | "relay_failed" => 11,
         other => crate::exit_code(other),
     }
 }

@@ -124,6 +124,10 @@ pub struct ShareCreateArgs {
     /// An optional passcode (at least 6 characters).
     #[serde(default)]
     pub passcode: Option<String>,
+    /// Upload the package to this share relay (https://…) instead of saving a file: the link
+    /// then points at it and is all the recipient needs. The relay sees only ciphertext.
+    #[serde(default)]
+    pub relay: Option<String>,
 }
 
 impl fmt::Debug for ShareCreateArgs {
@@ -146,7 +150,7 @@ pub struct ShareCreated {
     pub link: String,
     /// The link as a QR code (an SVG document made by the shell; no record data).
     pub qr_svg: Option<String>,
-    /// Where the package was saved.
+    /// Where the package was saved (a file, or the relay's address).
     pub saved_to: String,
     /// Records shared and held back by consent.
     pub shared: u64,
@@ -283,6 +287,7 @@ mod tests {
             label: None,
             expires_days: Some(7),
             passcode: Some("secret-pass".into()),
+            relay: None,
         };
         assert!(!format!("{a:?}").contains("secret-pass"));
         let c = ShareCreated { link: "shlink:/KEYKEY".into(), qr_svg: None, saved_to: "x".into(), shared: 1, held_back: 0, passcode: false, expires: None };

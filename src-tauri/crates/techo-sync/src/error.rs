@@ -27,6 +27,8 @@ pub enum SyncError {
     SignIn { endpoint: String, reason: String },
     #[error("{endpoint} knows no patient for this record; sign in again, or add the endpoint with its patient id (--patient)")]
     NoPatient { endpoint: String },
+    #[error("the share relay {relay} {reason}")]
+    Relay { relay: String, reason: String },
     #[error(transparent)]
     Vault(#[from] techo_core::Error),
 }
@@ -45,6 +47,7 @@ impl SyncError {
             SyncError::Setup { .. } => "endpoint_setup",
             SyncError::SignIn { .. } => "sign_in_failed",
             SyncError::NoPatient { .. } => "no_patient",
+            SyncError::Relay { .. } => "relay_failed",
             SyncError::Vault(e) => e.general_code(),
         }
     }

@@ -14,6 +14,7 @@ pub mod engine;
 mod error;
 pub mod http;
 pub mod push;
+pub mod relay;
 pub mod setup;
 pub mod smart;
 

@@ -134,7 +134,12 @@ pub(crate) struct Shared {
     log: Mutex<Vec<LoggedRequest>>,
     pub(crate) bundle_seq: AtomicU64,
     pub(crate) everything: bool,
+    /// The share relay: encrypted packages by their random id (ciphertext only, in memory).
+    relay: Mutex<std::collections::HashMap<String, Bytes>>,
 }
+
+/// The most a relayed package may weigh.
+const RELAY_MAX: usize = 64 << 20;
 
 use store::Store;
 
@@ -183,6 +188,7 @@ impl Hospital {
             log: Mutex::new(Vec::new()),
             bundle_seq: AtomicU64::new(0),
             everything: cfg.everything,
+            relay: Mutex::new(std::collections::HashMap::new()),
         });
         let for_server = shared.clone();
         let server = ServerHandle::start("hospital", listener, move |stream| {
@@ -269,6 +275,17 @@ impl Hospital {
 
     pub fn clear_log(&self) {
         lock(&self.shared.log).clear();
+    }
+
+    /// The packages held by the share relay (`{origin}/relay/{id}`), as stored: what the relay
+    /// ever saw of a share.
+    pub fn relayed(&self) -> Vec<Vec<u8>> {
+        lock(&self.shared.relay).values().map(|b| b.to_vec()).collect()
+    }
+
+    /// The share relay's base URL: `{origin}/relay` (packages are PUT at `/relay/{id}`).
+    pub fn relay_url(&self) -> String {
+        format!("{}/relay", self.shared.origin)
     }
 
     /// Every refresh token issued so far stops working.
@@ -391,8 +408,9 @@ async fn handle(
         .path_and_query()
         .map_or("/", |p| p.as_str())
         .to_owned();
-    let reply = if parts.method == Method::POST {
-        match Limited::new(body, 1 << 20).collect().await {
+    let reply = if parts.method == Method::POST || parts.method == Method::PUT {
+        let limit = if parts.method == Method::PUT { RELAY_MAX } else { 1 << 20 };
+        match Limited::new(body, limit).collect().await {
             Ok(b) => route(
                 &shared,
                 &parts.method,
@@ -419,6 +437,39 @@ async fn handle(
     Ok(reply.into_response())
 }
 
+/// The share relay: `PUT /relay/{id}` stores an encrypted package (a compact JWE: five
+/// base64url parts), `GET /relay/{id}` serves it (`application/jose`), as a SMART Health Link
+/// with flag `U` expects. The id must carry at least 256 bits (43 base64url characters). It
+/// refuses anything that is not a JWE, so it never holds plaintext.
+fn relay(shared: &Shared, method: &Method, id: &str, body: &[u8]) -> Reply {
+    let id_ok = id.len() >= 43 && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !id_ok {
+        return Reply::outcome(StatusCode::NOT_FOUND, "not-found", "No such package.");
+    }
+    match *method {
+        Method::PUT => {
+            let text = std::str::from_utf8(body).unwrap_or("");
+            let parts: Vec<&str> = text.trim().split('.').collect();
+            let jwe = parts.len() == 5
+                && parts.iter().enumerate().all(|(i, p)| (i == 1 || !p.is_empty()) && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+            if !jwe {
+                return Reply::outcome(StatusCode::UNSUPPORTED_MEDIA_TYPE, "invalid", "The relay keeps encrypted packages (compact JWE) only.");
+            }
+            let mut relay = lock(&shared.relay);
+            if relay.contains_key(id) {
+                return Reply::outcome(StatusCode::CONFLICT, "conflict", "A package already has this id.");
+            }
+            relay.insert(id.to_owned(), Bytes::copy_from_slice(text.trim().as_bytes()));
+            Reply::new(StatusCode::CREATED, "text/plain; charset=utf-8", "stored\n")
+        }
+        Method::GET | Method::HEAD => match lock(&shared.relay).get(id) {
+            Some(b) => Reply::new(StatusCode::OK, "application/jose", b.clone()).header("cache-control", "no-store"),
+            None => Reply::outcome(StatusCode::NOT_FOUND, "not-found", "No such package."),
+        },
+        _ => Reply::outcome(StatusCode::METHOD_NOT_ALLOWED, "not-supported", "Method not allowed here."),
+    }
+}
+
 fn route(
     shared: &Shared,
     method: &Method,
@@ -443,6 +494,7 @@ fn route(
             "not-supported",
             "Method not allowed here.",
         ),
+        _ if path.starts_with("/relay/") => relay(shared, method, &path["/relay/".len()..], body),
         "/fhir/metadata" if get => fhir::capability_statement(shared),
         "/fhir/.well-known/smart-configuration" if get => fhir::smart_configuration(shared),
         _ if path.starts_with("/fhir/") => {
