@@ -1458,3 +1458,50 @@ async fn a_person_shares_a_summary_and_a_clinician_opens_it_in_the_viewer() {
     let hits = find_in_tree(clinic.root(), CANARY.as_bytes());
     assert!(hits.is_empty(), "plaintext reached the clinician's disk: {:?}", hits.iter().map(|(p, _)| p.display().to_string()).collect::<Vec<_>>());
 }
+
+/// Caregiver exchange in the app: a mother's Techo makes a package of her records for her
+/// daughter's access (CLI); the daughter's Techo opens it in the viewer and keeps it: a new
+/// person marked "shared by …" with the records, and the same package kept again adds nothing.
+#[tokio::test(flavor = "current_thread")]
+async fn a_caregiver_keeps_a_shared_record_in_the_app() {
+    if !enabled() {
+        return;
+    }
+    let mother = TempVault::new();
+    let file = mother.tmp_dir().join("record.ndjson");
+    mother.run(["gen", "--resources", "400", "--seed", "11", "--format", "ndjson", "--out"].map(String::from).into_iter().chain([file.display().to_string()])).ok();
+    mother.run(["import".to_string(), file.display().to_string(), "--source".into(), "みどり総合病院".into()]).ok();
+    mother.run(["consent", "caregiver", "grant", "hanako", "--name", "娘", "--relationship", "娘"]).ok();
+    let package = mother.tmp_dir().join("for-hanako.jwe");
+    let link = mother.run(["package", "create", "--caregiver", "hanako", "--out", package.to_str().unwrap()]).ok().stdout_str().trim().to_owned();
+    let mother_name = mother.run(["--json", "person", "list"]).ok().json()[0]["display_name"].as_str().unwrap_or_default().to_owned();
+
+    let carer = TempVault::new();
+    carer.run(["person", "add", "花子", "--relationship", "self"]).ok();
+    let driver = Driver::start_with(&carer, &[("TECHO_PACKAGE_FILE", package.to_str().unwrap())]);
+    let c = driver.client().await;
+    unlock(&c, &carer.passphrase).await;
+    wait_for(&c, "table.persons").await;
+    c.find(Locator::Css("button.viewer-open-pane")).await.expect("Open a package").click().await.expect("open the viewer");
+    wait_for(&c, "#viewer-link").await.send_keys(&link).await.expect("paste the link");
+    c.find(Locator::Css("button.viewer-open")).await.expect("open").click().await.expect("open the package");
+    wait_for(&c, ".viewer-summary .techo-summary").await;
+    wait_for(&c, "button.viewer-keep").await.click().await.expect("keep it");
+    let kept = wait_for_text(&c, ".viewer .notice.note", "new person").await;
+    assert!(kept.contains("401 records") || kept.contains("records"), "{kept:?}");
+    c.find(Locator::Css("button.viewer-keep")).await.expect("keep again").click().await.expect("keep it again");
+    wait_for_text(&c, ".viewer .notice.note", "0 new, 0 updated").await;
+    c.find(Locator::Css("button.viewer-close")).await.expect("close").click().await.expect("close the viewer");
+    let row = wait_for_text(&c, "table.persons", "shared by").await;
+    assert!(row.contains(&mother_name), "the new person is the mother, marked as shared");
+    let shot = c.screenshot().await.expect("screenshot");
+    save_screenshot(&shot, "caregiver-kept.png");
+    let _ = c.close().await;
+    drop(driver);
+    let persons = carer.run(["--json", "person", "list"]).ok().json();
+    let persons = persons.as_array().unwrap();
+    assert_eq!(persons.len(), 2, "one new person, not two");
+    let shared = persons.iter().find(|p| p["shared_by"].is_string()).expect("the shared person");
+    let expected = mother.stats()["resources"].as_u64().unwrap();
+    assert_eq!(shared["resource_count"].as_u64(), Some(expected), "every record of the mother's, once");
+}

@@ -58,6 +58,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("rel.sibling", "sibling", "きょうだい"),
     ("rel.grandparent", "grandparent", "祖父母"),
     ("rel.other", "other", "その他"),
+    ("rel.family", "family", "家族"),
     // The record.
     ("record.back", "← All persons", "← 全員の一覧"),
     ("record.count", "{} records", "{} 件の記録"),
