@@ -109,6 +109,18 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("detail.current", " · current, from {}", " · 現在の版({} から)"),
     ("detail.json_of", "FHIR JSON of version {}", "第 {} 版の FHIR JSON"),
     ("detail.json", "FHIR JSON", "FHIR JSON(元データ)"),
+    // A record's narrative and attachments (narrative.rs).
+    ("narrative.title", "Narrative", "記載内容"),
+    ("narrative.description", "Description:", "説明:"),
+    ("narrative.conclusion", "Conclusion:", "結論:"),
+    ("narrative.attachment", "Attachment", "添付ファイル"),
+    ("narrative.not_shown_type", "Not shown here: Techo shows only plain-text and HTML documents. The file is kept in the record's FHIR JSON.", "ここには表示しません。Techo が表示するのはテキストと HTML の文書だけです。ファイルは記録の FHIR JSON に含まれています。"),
+    ("narrative.not_shown_url", "Not shown: this document is kept elsewhere (a link), and Techo never fetches anything from a record.", "表示しません。この文書は別の場所(リンク先)にあり、Techo は記録の中のリンク先を読み込みません。"),
+    ("narrative.not_shown_large", "Not shown: larger than {}.", "{} を超えるため表示しません。"),
+    ("narrative.too_complex", "Not shown: its HTML is too complex to show safely (too many elements, or nested too deeply).", "表示しません。HTML が複雑すぎて安全に表示できません(要素が多すぎるか、入れ子が深すぎます)。"),
+    ("narrative.empty", "This attachment has no content.", "この添付ファイルには内容がありません。"),
+    ("narrative.bad_base64", "Not shown: the attachment's data is damaged (it is not valid base64).", "表示できません。添付ファイルのデータが壊れています(base64 として読めません)。"),
+    ("narrative.not_utf8", "Not shown: the text is not in UTF-8, the only character encoding Techo reads.", "表示できません。文字コードが UTF-8 ではありません(Techo が読めるのは UTF-8 だけです)。"),
     // The lab results view.
     ("labs.back", "← Timeline", "← タイムライン"),
     ("labs.title", "Lab results", "検査結果"),

@@ -3,7 +3,7 @@
 //! It talks to the shell only through the typed commands of `techo-ipc` (see `ipc.rs`).
 //! The browser-only parts compile for wasm32 only, so that a native `cargo build/test` of the
 //! workspace stays cheap; the pure view helpers in `view.rs`, `sources_view.rs`,
-//! `vitals_view.rs` and `consent_view.rs` are unit-tested natively.
+//! `vitals_view.rs`, `consent_view.rs` and `narrative.rs` are unit-tested natively.
 
 #[cfg(target_arch = "wasm32")]
 mod app;
@@ -29,6 +29,8 @@ mod ipc;
 mod labs;
 #[cfg(target_arch = "wasm32")]
 mod labs_screen;
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // used by the wasm32 app only
+mod narrative;
 #[cfg(target_arch = "wasm32")]
 mod persons;
 #[cfg(target_arch = "wasm32")]

@@ -1,11 +1,13 @@
 //! One person's record: the timeline across every source (paged from the shell, newest first,
 //! grouped by local day, filtered by category, source and days, rendered virtually so that
-//! 100,000 entries scroll smoothly), search as you type, a record's detail (sources, versions,
-//! JSON as text), the lab results view (`labs_screen.rs`) and the home vitals (`vitals.rs`).
+//! 100,000 entries scroll smoothly), search as you type, a record's detail (its narrative and
+//! attachments made safe by `narrative.rs`, sources, versions, JSON as text), the lab results
+//! view (`labs_screen.rs`) and the home vitals (`vitals.rs`).
 
 use crate::i18n_record::{self as ir, tr, trf};
 use crate::ipc::invoke;
 use crate::labs_screen::LabsView;
+use crate::narrative;
 use crate::view::{self, Line, SearchInput};
 use crate::vitals::Vitals;
 use std::time::Duration;
@@ -64,6 +66,8 @@ pub fn PersonView(props: &Props) -> Html {
     let results = use_state(|| None::<(String, Vec<RecordRow>)>);
     let search_note = use_state(|| None::<String>);
     let detail = use_state(|| None::<RecordView>);
+    // The open record's narrative, sanitized once when it opens (not on every render).
+    let told = use_state(Vec::<narrative::Part>::new);
     let version = use_state(|| None::<RecordVersionView>);
     let error = use_state(|| None::<String>);
     let busy = use_state(|| false);
@@ -288,13 +292,14 @@ pub fn PersonView(props: &Props) -> Html {
     };
 
     let open = {
-        let (detail, version, error) = (detail.clone(), version.clone(), error.clone());
+        let (detail, told, version, error) = (detail.clone(), told.clone(), version.clone(), error.clone());
         Callback::from(move |record_id: i64| {
-            let (detail, version, error) = (detail.clone(), version.clone(), error.clone());
+            let (detail, told, version, error) = (detail.clone(), told.clone(), version.clone(), error.clone());
             spawn_local(async move {
                 match invoke::<RecordCmd>(&RecordArgs { record_id }).await {
                     Ok(v) => {
                         version.set(None);
+                        told.set(narrative::of_json(&v.json));
                         detail.set(Some(v));
                     }
                     Err(e) => error.set(Some(e.message)),
@@ -442,6 +447,8 @@ pub fn PersonView(props: &Props) -> Html {
                         { trf(lang, "detail.version", &[&d.row.version]) }
                         if d.earlier_versions > 0 { { trf(lang, "detail.earlier", &[&d.earlier_versions]) } }
                     </p>
+                    // The narrative, sanitized (narrative.rs): nothing in it loads or runs.
+                    { narrative::view(lang, &told) }
                     <h4>{ tr(lang, "detail.sources") }</h4>
                     <ul class="sources">
                         { for d.sources.iter().map(|s| html! {
@@ -476,7 +483,7 @@ pub fn PersonView(props: &Props) -> Html {
                         }
                     }
                     <h4>{ tr(lang, "detail.json") }</h4>
-                    // Shown as text (the narrative `text.div` too): nothing in a record is ever run or loaded.
+                    // Shown as text (the narrative `text.div` in it too): nothing in a record is ever run or loaded.
                     <pre class="json">{ d.json.clone() }</pre>
                 </aside>
             }
