@@ -93,6 +93,8 @@ pub fn App() -> Html {
     // The language now, for answers that arrive later (the auto-lock note).
     let lang_now = use_mut_ref(|| Language::En);
     *lang_now.borrow_mut() = *lang;
+    // The shell's errors are shown in this language too (`ipc::invoke`).
+    crate::i18n_errors::set_language(*lang);
     // Counts the locks, so that an answer asked for before one is not shown after it.
     let locks = use_mut_ref(|| 0u64);
 

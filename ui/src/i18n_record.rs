@@ -2,7 +2,8 @@
 //! search, a record's detail) and the lab results view, in English and Japanese: `tr(lang, key)`,
 //! `trf(lang, key, args)` for sentences with `{}` holes, and the Japanese forms of dates, counts,
 //! categories, relationships and resource types. Pure, so unit-tested natively. Record data
-//! (names, displays, values, JSON) and the shell's error sentences are never translated.
+//! (names, displays, values, JSON) is never translated; the shell's errors are, by their
+//! codes, in `i18n_errors.rs`.
 
 use crate::view::format_count;
 use std::fmt::Display;

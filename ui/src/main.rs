@@ -16,6 +16,8 @@ mod first_run;
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // used by the wasm32 app only
 mod i18n;
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // used by the wasm32 app only
+mod i18n_errors;
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // used by the wasm32 app only
 mod i18n_record;
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))] // used by the wasm32 app only
 mod i18n_sources;
