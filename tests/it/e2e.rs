@@ -1505,3 +1505,56 @@ async fn a_caregiver_keeps_a_shared_record_in_the_app() {
     let expected = mother.stats()["resources"].as_u64().unwrap();
     assert_eq!(shared["resource_count"].as_u64(), Some(expected), "every record of the mother's, once");
 }
+
+/// A document's narrative in the real webview (issue 4: "documents and notes, narrative
+/// rendered safely"): a referral letter whose narrative and HTML attachment carry a table,
+/// Japanese text and hostile markup (script, event handlers, remote image, javascript: link)
+/// reads as formatted text; nothing in it runs or loads; the PDF is named, not fetched.
+#[tokio::test(flavor = "current_thread")]
+async fn a_documents_narrative_reads_formatted_and_nothing_in_it_runs() {
+    if !enabled() {
+        return;
+    }
+    use base64::Engine as _;
+    let v = TempVault::new();
+    let div = r#"<div xmlns="http://www.w3.org/1999/xhtml"><p><b>紹介状</b>: 高血圧症の経過</p><table><tr><th>項目</th><th>値</th></tr><tr><td>血圧</td><td>142/88</td></tr></table><script>window.__pwned = 1</script><img src="http://127.0.0.1:9/x.png" onerror="window.__pwned = 2"/><a href="javascript:window.__pwned=3">link</a></div>"#;
+    let html = base64::engine::general_purpose::STANDARD.encode(r#"<h2>Attachment</h2><p onclick="window.__pwned=4">経過良好</p><iframe src="http://127.0.0.1:9/"></iframe>"#);
+    let doc = json!({
+        "resourceType": "Bundle", "type": "collection", "entry": [
+            { "resource": { "resourceType": "Patient", "id": "p1", "name": [{ "family": "山田", "given": ["花子"] }] } },
+            { "resource": { "resourceType": "DocumentReference", "id": "d1", "status": "current",
+                "subject": { "reference": "Patient/p1" }, "date": "2025-06-01T10:00:00+09:00",
+                "type": { "text": "診療情報提供書" }, "description": "紹介状(さくら病院より)",
+                "text": { "status": "generated", "div": div },
+                "content": [
+                    { "attachment": { "contentType": "text/html", "data": html, "title": "経過" } },
+                    { "attachment": { "contentType": "application/pdf", "url": "http://127.0.0.1:9/letter.pdf", "title": "紹介状.pdf", "size": 52000 } }
+                ] } }
+        ]
+    });
+    let f = v.input("letter.json", doc.to_string());
+    v.run(["import", f.to_str().unwrap(), "--source", "さくら病院"]).ok();
+
+    let driver = Driver::start(&v);
+    let c = driver.client().await;
+    unlock(&c, &v.passphrase).await;
+    wait_for(&c, "button.person").await.click().await.expect("open the record");
+    wait_for(&c, ".timeline li.entry").await;
+    c.find(Locator::Css("button.entry-open")).await.expect("the letter").click().await.expect("open the letter");
+    let text = wait_for_text(&c, "aside.detail .narrative-block", "高血圧症").await;
+    assert!(text.contains("142/88") && text.contains("経過良好"), "the narrative and the HTML attachment read");
+    assert!(text.contains("紹介状.pdf"), "the PDF is named");
+    assert!(!c.find_all(Locator::Css("aside.detail .narrative table")).await.expect("tables").is_empty(), "the table is a table");
+    for bad in ["script", "img", "iframe", "a[href]", "[onclick]", "[onerror]"] {
+        let n = c.find_all(Locator::Css(&format!("aside.detail .narrative-block {bad}"))).await.expect("query").len();
+        assert_eq!(n, 0, "no {bad} in the rendered narrative");
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for el in c.find_all(Locator::Css("aside.detail .narrative-block p")).await.expect("paragraphs") {
+        let _ = el.click().await;
+    }
+    let pwned = c.execute("return typeof window.__pwned", vec![]).await.expect("ask the window");
+    assert_eq!(pwned, json!("undefined"), "nothing in the narrative ran");
+    let shot = c.screenshot().await.expect("screenshot");
+    save_screenshot(&shot, "narrative.png");
+}

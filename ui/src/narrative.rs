@@ -411,7 +411,8 @@ pub fn view(lang: techo_ipc::Language, parts: &[Part]) -> yew::Html {
     }
 }
 
-/// Sanitized HTML in its container (the only `from_html_unchecked` of the app).
+/// Sanitized HTML in its container (with the share summary in `share.rs`, made by Techo from
+/// escaped structured data, the only `from_html_unchecked` of the app).
 #[cfg(target_arch = "wasm32")]
 fn safe_html(safe: &Rc<str>) -> yew::Html {
     use yew::prelude::*;
