@@ -1326,6 +1326,16 @@ async fn the_record_reads_in_japanese() {
     assert_eq!(found, expected, "the window finds what the CLI finds, without Enter");
     let day = c.find(Locator::Css(".results section.day h3")).await.expect("a day").text().await.expect("words");
     assert!(is_japanese_day(&day) || day == "日付なし", "{day:?}");
+    // Locked, and after a restart, the unlock screen is already Japanese (the language is
+    // remembered on this computer; the vault holding the settings is still locked).
+    c.find(Locator::Css("button.lock")).await.expect("lock").click().await.expect("lock the vault");
+    wait_for_text(&c, "section.card h2", "保管庫のロックを解除").await;
+    c.close().await.expect("close the session");
+    drop(driver);
+    let driver = Driver::start(&v);
+    let c = driver.client().await;
+    wait_for_text(&c, "section.card h2", "保管庫のロックを解除").await;
+    wait_for_text(&c, "form.unlock button[type=submit]", "ロック解除").await;
     c.close().await.expect("close the session");
     drop(driver);
 }

@@ -89,9 +89,9 @@ pub fn App() -> Html {
     // Whether the consent screen or the audit log is open.
     let open_pane = use_state(|| None::<Pane>);
     // The language of the screens translated so far (first run, import, settings).
-    let lang = use_state(|| Language::En);
+    let lang = use_state(crate::settings::remembered_language);
     // The language now, for answers that arrive later (the auto-lock note).
-    let lang_now = use_mut_ref(|| Language::En);
+    let lang_now = use_mut_ref(crate::settings::remembered_language);
     *lang_now.borrow_mut() = *lang;
     // The shell's errors are shown in this language too (`ipc::invoke`).
     crate::i18n_errors::set_language(*lang);

@@ -23,6 +23,21 @@ pub fn apply(theme: Theme, lang: Language) {
         root.set_class_name(&format!("theme-{}", theme.as_str()));
         let _ = root.set_attribute("lang", lang.as_str());
     }
+    // Remembered on this computer (the language only: no health data), so that the next start
+    // shows the unlock screen in it before the vault, which holds the settings, is open.
+    if let Some(store) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = store.set_item(LANGUAGE_KEY, lang.as_str());
+    }
+}
+
+const LANGUAGE_KEY: &str = "techo.language";
+
+/// The language last applied on this computer (English the first time).
+pub fn remembered_language() -> Language {
+    web_sys::window()
+        .and_then(|w| w.local_storage().ok().flatten())
+        .and_then(|s| s.get_item(LANGUAGE_KEY).ok().flatten())
+        .map_or(Language::En, |l| Language::parse(&l))
 }
 
 fn theme_key(th: Theme) -> &'static str {
