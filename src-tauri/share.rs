@@ -111,7 +111,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), IpcError> {
     })();
     result.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-        IpcError::invalid_input(&format!("The package could not be saved to {} ({}). Choose another place.", path.display(), e.kind()))
+        IpcError::invalid_input(format!("The package could not be saved to {} ({}). Choose another place.", path.display(), e.kind()))
     })
 }
 
@@ -180,7 +180,7 @@ pub async fn share_create(
     let d = Disclosure { exit, recipient: to_whom, purpose, person: Some(person_id), scope };
     let relay = relay.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
     if let Some(r) = &relay {
-        techo_sync::relay::check_url(r).map_err(|e| IpcError::invalid_input(&techo_ipc::as_sentence(&e.to_string())))?;
+        techo_sync::relay::check_url(r).map_err(|e| IpcError::invalid_input(techo_ipc::as_sentence(&e.to_string())))?;
         if passcode.is_some() {
             return Err(IpcError::invalid_input("A package with a passcode cannot go through a relay; save it as a file instead, or leave the passcode out."));
         }
@@ -208,7 +208,7 @@ pub async fn share_create(
         (None, Some(r)) => tauri::async_runtime::spawn_blocking(move || techo_sync::relay::upload(&r, file.as_bytes()))
             .await
             .map_err(|_| IpcError::internal())?
-            .map_err(|e| IpcError::invalid_input(&techo_ipc::as_sentence(&e.to_string())))?,
+            .map_err(|e| IpcError::invalid_input(techo_ipc::as_sentence(&e.to_string())))?,
         (None, None) => return Err(IpcError::internal()),
     };
     let flags = if passcode.is_some() { "P" } else { "U" };
@@ -316,16 +316,16 @@ pub async fn package_open(app: AppHandle, link: String, passcode: Option<SecretS
         use std::io::Read;
         let (file_name, bytes) = match &path {
             None => {
-                let bytes = techo_sync::relay::fetch(&url, "Techo viewer").map_err(|e| IpcError::invalid_input(&techo_ipc::as_sentence(&e.to_string())))?;
+                let bytes = techo_sync::relay::fetch(&url, "Techo viewer").map_err(|e| IpcError::invalid_input(techo_ipc::as_sentence(&e.to_string())))?;
                 (url.rsplit('/').next().unwrap_or("").chars().take(12).collect::<String>() + "…", bytes)
             }
             Some(path) => {
                 let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                let f = std::fs::File::open(path).map_err(|e| IpcError::invalid_input(&format!("The package {file_name} could not be opened ({}).", e.kind())))?;
+                let f = std::fs::File::open(path).map_err(|e| IpcError::invalid_input(format!("The package {file_name} could not be opened ({}).", e.kind())))?;
                 let mut bytes = Vec::new();
                 f.take(techo_share::MAX_PACKAGE as u64 + 1)
                     .read_to_end(&mut bytes)
-                    .map_err(|e| IpcError::invalid_input(&format!("The package {file_name} could not be read ({}).", e.kind())))?;
+                    .map_err(|e| IpcError::invalid_input(format!("The package {file_name} could not be read ({}).", e.kind())))?;
                 (file_name, bytes)
             }
         };

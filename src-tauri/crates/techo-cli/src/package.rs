@@ -20,6 +20,7 @@ use techo_core::{Disclosure, Exit, ShareDoc};
 use techo_share::{Package, SealOptions, ShareError, FHIR_JSON};
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per run
 pub enum PackageCmd {
     /// Make an encrypted package of a person's record for a provider or a caregiver (as their
     /// consent allows; audited) and print its SMART Health Link (it holds the key: hand it over

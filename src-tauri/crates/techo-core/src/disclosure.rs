@@ -347,6 +347,7 @@ const WALK_SQL: &str = "SELECT r.id, r.version, r.rtype, r.resource, r.clinical_
      FROM records r JOIN sources s ON s.id = r.source_id LEFT JOIN endpoints e ON e.source_id = r.source_id
      WHERE r.person_id = ?1 ORDER BY r.id";
 
+#[allow(clippy::too_many_arguments)]
 fn walk(
     conn: &rusqlite::Connection,
     person: i64,
