@@ -233,7 +233,7 @@ pub fn App() -> Html {
             // Do not leave the passphrase in the page.
             field.set_value("");
             if let Err(e) = validate_passphrase(&passphrase) {
-                notice.set(Some(Notice::Error(e.message)));
+                notice.set(Some(Notice::Error(crate::i18n_errors::localized(e).message)));
                 let _ = field.focus();
                 return;
             }

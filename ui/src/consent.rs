@@ -144,7 +144,7 @@ pub fn Consent(props: &Props) -> Html {
             }
             let guardian = cv::guardian(&input_value(&fields.guardian));
             if let Err(e) = techo_ipc::validate_consent_change(&change).and_then(|_| techo_ipc::validate_guardian(guardian.as_deref())) {
-                notice.set(Some(Notice::Error(e.message)));
+                notice.set(Some(Notice::Error(crate::i18n_errors::localized(e).message)));
                 return;
             }
             let (consent, queue, notice, busy, confirming, asked) = (consent.clone(), queue.clone(), notice.clone(), busy.clone(), confirming.clone(), asked.clone());

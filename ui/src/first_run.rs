@@ -99,7 +99,7 @@ pub fn FirstRun(props: &Props) -> Html {
                 return;
             }
             if let Err(e) = validate_new_passphrase(&p, &r) {
-                error.set(Some(e.message));
+                error.set(Some(crate::i18n_errors::localized(e).message));
                 return;
             }
             let (error, busy, pass, repeat, strength, created) = (error.clone(), busy.clone(), pass.clone(), repeat.clone(), strength.clone(), created.clone());

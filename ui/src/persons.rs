@@ -58,7 +58,7 @@ pub fn PersonsEditor(props: &Props) -> Html {
             let name = input_value(&add_name).trim().to_owned();
             let rel = Some(select_value(&add_rel)).filter(|r| !r.is_empty());
             if let Err(e) = validate_person(&name, rel.as_deref()) {
-                notice.set(Some(Notice::Error(e.message)));
+                notice.set(Some(Notice::Error(crate::i18n_errors::localized(e).message)));
                 return;
             }
             let (notice, busy, on_persons, add_name) = (notice.clone(), busy.clone(), on_persons.clone(), add_name.clone());
@@ -94,7 +94,7 @@ pub fn PersonsEditor(props: &Props) -> Html {
             let name = input_value(&new_name).trim().to_owned();
             let rel = Some(select_value(&new_rel)).filter(|r| !r.is_empty());
             if let Err(e) = validate_person(&name, rel.as_deref()) {
-                notice.set(Some(Notice::Error(e.message)));
+                notice.set(Some(Notice::Error(crate::i18n_errors::localized(e).message)));
                 return;
             }
             let (notice, busy, on_persons, new_name) = (notice.clone(), busy.clone(), on_persons.clone(), new_name.clone());

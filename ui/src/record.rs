@@ -210,7 +210,7 @@ pub fn PersonView(props: &Props) -> Html {
             let f = if from { TimelineFilter { from: day, ..(*filter).clone() } } else { TimelineFilter { to: day, ..(*filter).clone() } };
             match techo_ipc::validate_filter(&f) {
                 Ok(()) => filter.set(f),
-                Err(e) => error.set(Some(e.message)),
+                Err(e) => error.set(Some(crate::i18n_errors::localized(e).message)),
             }
         })
     };
@@ -237,7 +237,7 @@ pub fn PersonView(props: &Props) -> Html {
                 SearchInput::Ready(q) => q,
             };
             if let Err(e) = techo_ipc::validate_search(&query) {
-                search_note.set(Some(e.message));
+                search_note.set(Some(crate::i18n_errors::localized(e).message));
                 return;
             }
             let (results, search_note, error, searches) = (results.clone(), search_note.clone(), error.clone(), searches.clone());

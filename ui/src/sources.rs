@@ -353,7 +353,7 @@ pub fn Sources(props: &Props) -> Html {
             let (url_field, name_field, person_field, patient_field) = fields.clone();
             let url = input_value(&url_field).trim().to_string();
             if let Err(e) = validate_endpoint_url(&url) {
-                shared.notice.set(Some(Notice::Error(e.message)));
+                shared.notice.set(Some(Notice::Error(crate::i18n_errors::localized(e).message)));
                 if let Some(f) = url_field.cast::<HtmlInputElement>() {
                     let _ = f.focus();
                 }
@@ -398,7 +398,7 @@ pub fn Sources(props: &Props) -> Html {
             let chosen = sv::parse_interval(&select.value()).ok_or(()).and_then(|m| {
                 validate_interval(m)
                     .map(|_| m)
-                    .map_err(|e| shared.notice.set(Some(Notice::Error(e.message))))
+                    .map_err(|e| shared.notice.set(Some(Notice::Error(crate::i18n_errors::localized(e).message))))
             });
             let Ok(minutes) = chosen else {
                 select.set_value(&sv::interval_value(current));
