@@ -101,18 +101,8 @@ fn pick_package() -> Option<PathBuf> {
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), IpcError> {
-    use std::io::Write;
-    let tmp = path.with_extension("partial");
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        IpcError::invalid_input(format!("The package could not be saved to {} ({}). Choose another place.", path.display(), e.kind()))
-    })
+    techo_core::write_file_atomically(path, bytes)
+        .map_err(|e| IpcError::invalid_input(format!("The package could not be saved to {} ({}). Choose another place.", path.display(), e.kind())))
 }
 
 fn qr_svg(link: &str) -> Option<String> {

@@ -299,13 +299,14 @@ pub fn App() -> Html {
         })
     };
 
-    // Consent / 同意: for the person whose record is open, else yourself.
-    let on_open_pane = {
+    // The toolbar's panes (consent, audit, import, settings, share, the viewer): each opens for
+    // the person whose record is open, where it is about one person (else yourself).
+    let open_pane_with = {
         let (open_sources, open_person, open_pane, notice) = (open_sources.clone(), open_person.clone(), open_pane.clone(), notice.clone());
-        move |audit: bool| {
+        move |make: fn(Option<i64>) -> Pane| {
             let (open_sources, open_person, open_pane, notice) = (open_sources.clone(), open_person.clone(), open_pane.clone(), notice.clone());
             Callback::from(move |_: MouseEvent| {
-                let pane = if audit { Pane::Audit } else { Pane::Consent(open_person.as_ref().map(|p| p.id)) };
+                let pane = make(open_person.as_ref().map(|p| p.id));
                 open_person.set(None);
                 open_sources.set(false);
                 notice.set(None);
@@ -313,39 +314,10 @@ pub fn App() -> Html {
             })
         }
     };
-    // Import / Settings: from the toolbar (import into the open record's person).
-    let on_open_import = {
-        let (open_sources, open_person, open_pane, notice) = (open_sources.clone(), open_person.clone(), open_pane.clone(), notice.clone());
-        Callback::from(move |_: MouseEvent| {
-            let pane = Pane::Import(open_person.as_ref().map(|p| p.id));
-            open_person.set(None);
-            open_sources.set(false);
-            notice.set(None);
-            open_pane.set(Some(pane));
-        })
-    };
-    let on_open_settings = {
-        let (open_sources, open_person, open_pane, notice) = (open_sources.clone(), open_person.clone(), open_pane.clone(), notice.clone());
-        Callback::from(move |_: MouseEvent| {
-            open_person.set(None);
-            open_sources.set(false);
-            notice.set(None);
-            open_pane.set(Some(Pane::Settings));
-        })
-    };
-    let on_open_share = {
-        let (open_sources, open_person, open_pane, notice) = (open_sources.clone(), open_person.clone(), open_pane.clone(), notice.clone());
-        move |viewer: bool| {
-            let (open_sources, open_person, open_pane, notice) = (open_sources.clone(), open_person.clone(), open_pane.clone(), notice.clone());
-            Callback::from(move |_: MouseEvent| {
-                let pane = if viewer { Pane::Viewer } else { Pane::Share(open_person.as_ref().map(|p| p.id)) };
-                open_person.set(None);
-                open_sources.set(false);
-                notice.set(None);
-                open_pane.set(Some(pane));
-            })
-        }
-    };
+    let on_open_pane = |audit: bool| open_pane_with(if audit { |_| Pane::Audit } else { Pane::Consent });
+    let on_open_import = open_pane_with(Pane::Import);
+    let on_open_settings = open_pane_with(|_| Pane::Settings);
+    let on_open_share = |viewer: bool| open_pane_with(if viewer { |_| Pane::Viewer } else { Pane::Share });
     // The viewer before any unlock (a clinician opening a package needs no vault).
     let viewer_first = use_state(|| false);
     let on_settings_applied = {
@@ -418,6 +390,15 @@ pub fn App() -> Html {
     };
 
     let l = *lang;
+    // Before any unlock: open a package someone shared (a clinician needs no vault).
+    let viewer_offer = html! {
+        <p class="muted viewer-first-offer">
+            <button class="link viewer-first" onclick={{
+                let viewer_first = viewer_first.clone();
+                Callback::from(move |_: MouseEvent| viewer_first.set(true))
+            }}>{ crate::share_view::tr(l, "toolbar.open_package_no_vault") }</button>
+        </p>
+    };
     let body = match &*screen {
         Screen::Loading => html! { <p class="muted">{ tr(l, "app.opening") }</p> },
         Screen::NoVault { path: None } => html! {
@@ -430,12 +411,7 @@ pub fn App() -> Html {
         Screen::NoVault { path } => html! {
             <>
                 <FirstRun path={path.clone()} lang={*lang} on_lang={on_lang} on_created={on_created} />
-                <p class="muted viewer-first-offer">
-                    <button class="link viewer-first" onclick={{
-                        let viewer_first = viewer_first.clone();
-                        Callback::from(move |_: MouseEvent| viewer_first.set(true))
-                    }}>{ crate::share_view::tr(l, "toolbar.open_package_no_vault") }</button>
-                </p>
+                { viewer_offer.clone() }
             </>
         },
         Screen::Locked { path } => html! {
@@ -452,12 +428,7 @@ pub fn App() -> Html {
                         { tr(l, if *busy { "unlock.busy" } else { "unlock.button" }) }
                     </button>
                 </form>
-                <p class="muted viewer-first-offer">
-                    <button class="link viewer-first" onclick={{
-                        let viewer_first = viewer_first.clone();
-                        Callback::from(move |_: MouseEvent| viewer_first.set(true))
-                    }}>{ crate::share_view::tr(l, "toolbar.open_package_no_vault") }</button>
-                </p>
+                { viewer_offer.clone() }
             </section>
         },
         Screen::Unlocked { persons } => html! {

@@ -31,6 +31,19 @@ fn summary_html(html: &str) -> Html {
     Html::from_html_unchecked(AttrValue::from(html.to_owned()))
 }
 
+/// The summary alone, as it prints, with Print… and a way back.
+fn print_view(lang: Language, summary: &str, on_exit: Callback<MouseEvent>) -> Html {
+    html! {
+        <section class="print-view">
+            <div class="print-actions no-print">
+                <button class="print-now" onclick={Callback::from(|_: MouseEvent| print_page())}>{ tr(lang, "print") }</button>
+                <button class="secondary-plain exit-print" onclick={on_exit}>{ tr(lang, "exit_print") }</button>
+            </div>
+            <div class="printable">{ summary_html(summary) }</div>
+        </section>
+    }
+}
+
 fn print_page() {
     if let Some(w) = web_sys::window() {
         let _ = w.print();
@@ -120,18 +133,8 @@ pub fn Share(props: &ShareProps) -> Html {
         Callback::from(move |_: MouseEvent| printing.set(!*printing))
     };
 
-    if *printing {
-        if let Some(s) = &*summary {
-            return html! {
-                <section class="print-view">
-                    <div class="print-actions no-print">
-                        <button class="print-now" onclick={Callback::from(|_: MouseEvent| print_page())}>{ tr(lang, "print") }</button>
-                        <button class="secondary-plain exit-print" onclick={toggle_print}>{ tr(lang, "exit_print") }</button>
-                    </div>
-                    <div class="printable">{ summary_html(s) }</div>
-                </section>
-            };
-        }
+    if let (true, Some(s)) = (*printing, &*summary) {
+        return print_view(lang, s, toggle_print);
     }
 
     let default_person = props.person.or_else(|| props.persons.first().map(|p| p.id));
@@ -348,18 +351,8 @@ pub fn Viewer(props: &ViewerProps) -> Html {
         Callback::from(move |_: MouseEvent| printing.set(!*printing))
     };
 
-    if *printing {
-        if let Some((_, s)) = &*summary {
-            return html! {
-                <section class="print-view">
-                    <div class="print-actions no-print">
-                        <button class="print-now" onclick={Callback::from(|_: MouseEvent| print_page())}>{ tr(lang, "print") }</button>
-                        <button class="secondary-plain exit-print" onclick={toggle_print}>{ tr(lang, "exit_print") }</button>
-                    </div>
-                    <div class="printable">{ summary_html(s) }</div>
-                </section>
-            };
-        }
+    if let (true, Some((_, s))) = (*printing, &*summary) {
+        return print_view(lang, s, toggle_print);
     }
 
     html! {

@@ -289,18 +289,7 @@ fn read_new_passcode(ctx: &mut Ctx) -> anyhow::Result<SecretString> {
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension("partial");
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("could not write {}", path.display()));
-    }
-    Ok(())
+    techo_core::write_file_atomically(path, bytes).with_context(|| format!("could not write {}", path.display()))
 }
 
 fn show_qr(link: &str) {

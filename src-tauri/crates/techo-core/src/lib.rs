@@ -50,7 +50,7 @@ pub use import::{ImportOptions, ImportProgress, ImportReport};
 pub use keys::KdfParams;
 pub use labs::{lab_value, LabTest, LabValue, OBSERVATION_CATEGORY};
 pub use keystore::{KeyStore, MemoryKeyring, NoKeyring, OsKeyring};
-pub use platform::default_vault_dir;
+pub use platform::{default_vault_dir, write_file_atomically};
 pub use secret::Key32;
 pub use settings::Setting;
 pub use share::{is_sources_provenance, PackageImport, ShareDoc, SharedRecord, PERSON_URN, SHARE_TAG_SYSTEM, SOURCES_TAG_CODE, WITHHELD_TAG_CODE};

@@ -32,3 +32,25 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// Writes `bytes` to `path` whole or not at all: into `path.partial`, synced, renamed over
+/// `path`, then the folder synced. On failure the partial file is removed. (Share packages and
+/// summaries the person saves: never a half-written file.)
+pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("partial");
+    let result = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        match path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(dir) => sync_dir(dir),
+            None => Ok(()),
+        }
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}

@@ -21,22 +21,6 @@ pub(crate) fn sha256_b64url(s: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(s.as_bytes()))
 }
 
-/// Escapes text for HTML element content and double-quoted attribute values.
-pub(crate) fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 /// Query parameters whose values are secrets: their values never reach a log.
 const SECRET_PARAMS: [&str; 5] = [
     "code",
@@ -207,13 +191,6 @@ mod tests {
         assert_eq!(patient_ref_id("Patient/"), None);
     }
 
-    #[test]
-    fn html_escape_escapes_markup_and_quotes() {
-        assert_eq!(
-            html_escape(r#"<a href="x">'&'</a>"#),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
-    }
 
     #[test]
     fn redaction_hides_secret_values_only() {

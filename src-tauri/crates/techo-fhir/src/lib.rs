@@ -14,6 +14,27 @@ pub mod equality;
 pub mod index;
 pub mod reader;
 
+/// Escapes text for XHTML (a narrative's `div`) or HTML element content and quoted attribute
+/// values: `& < > " '`, and the characters XML 1.0 does not allow become spaces. The one
+/// escaping of generated narratives (IPS sections, home readings) and the demo's pages.
+pub fn escape_xhtml(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            // Characters XML 1.0 does not allow.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => o.push(' '),
+            '\u{FFFE}' | '\u{FFFF}' => o.push(' '),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
 /// FHIR `id` rule: 1–64 of `[A-Za-z0-9\-\.]`.
 pub fn is_valid_id(id: &str) -> bool {
     !id.is_empty()
@@ -33,6 +54,13 @@ pub fn is_valid_resource_type(t: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn escape_xhtml_escapes_markup_quotes_and_xml_invalid_characters() {
+        assert_eq!(super::escape_xhtml(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(super::escape_xhtml("a\u{1}b\tc\u{FFFF}"), "a b\tc ");
+        assert_eq!(super::escape_xhtml("高血圧症"), "高血圧症");
+    }
+
     use super::*;
 
     #[test]

@@ -456,24 +456,6 @@ fn derived_uuid(document_id: &str, name: &str) -> String {
     format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
 }
 
-fn escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            // Characters XML 1.0 does not allow.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => o.push(' '),
-            '\u{FFFE}' | '\u{FFFF}' => o.push(' '),
-            c => o.push(c),
-        }
-    }
-    o
-}
-
 const XHTML_NS: &str = "http://www.w3.org/1999/xhtml";
 
 fn narrative(body: &str) -> Value {
@@ -1245,7 +1227,7 @@ impl<'a, 'b> Builder<'a, 'b> {
         let names: Vec<String> = o.get("name").and_then(Value::as_array).into_iter().flatten().filter_map(name_text).collect();
         let mut body = String::new();
         if !names.is_empty() {
-            body.push_str(&format!("<p>{}</p>", escape(&names.join(" / "))));
+            body.push_str(&format!("<p>{}</p>", techo_fhir::escape_xhtml(&names.join(" / "))));
         }
         let mut line = Vec::new();
         if let Some(b) = o.get("birthDate").and_then(Value::as_str) {
@@ -1255,10 +1237,10 @@ impl<'a, 'b> Builder<'a, 'b> {
             line.push(self.gender(g).to_owned());
         }
         if !line.is_empty() {
-            body.push_str(&format!("<p>{}</p>", escape(&line.join(" "))));
+            body.push_str(&format!("<p>{}</p>", techo_fhir::escape_xhtml(&line.join(" "))));
         }
         if body.is_empty() {
-            body = format!("<p>{}</p>", escape(self.word("patient")));
+            body = format!("<p>{}</p>", techo_fhir::escape_xhtml(self.word("patient")));
         }
         body
     }
@@ -1280,7 +1262,7 @@ impl<'a, 'b> Builder<'a, 'b> {
         let date_word = self.word("date");
         c.insert(
             "text".into(),
-            narrative(&format!("<h1>{}</h1><p>{}: {}</p>", escape(title), escape(date_word), escape(&self.opts.timestamp))),
+            narrative(&format!("<h1>{}</h1><p>{}: {}</p>", techo_fhir::escape_xhtml(title), techo_fhir::escape_xhtml(date_word), techo_fhir::escape_xhtml(&self.opts.timestamp))),
         );
         c.insert("identifier".into(), json!({ "system": "urn:ietf:rfc:3986", "value": url }));
         c.insert("status".into(), json!("final"));
@@ -1305,7 +1287,7 @@ impl<'a, 'b> Builder<'a, 'b> {
         s.insert("title".into(), json!(spec.title(self.lang)));
         s.insert("code".into(), json!({ "coding": spec.codings.iter().map(|(sys, code, display)| json!({ "system": sys, "code": code, "display": display })).collect::<Vec<_>>() }));
         if urls.is_empty() {
-            s.insert("text".into(), narrative(&format!("<p>{}</p>", escape(self.word("none")))));
+            s.insert("text".into(), narrative(&format!("<p>{}</p>", techo_fhir::escape_xhtml(self.word("none")))));
             s.insert("emptyReason".into(), json!({ "coding": [{ "system": EMPTY_REASON_SYSTEM, "code": "unavailable", "display": "Unavailable" }], "text": self.word("none") }));
         } else {
             s.insert("text".into(), narrative(&self.table(spec, entries, by_url)));
@@ -1322,7 +1304,7 @@ impl<'a, 'b> Builder<'a, 'b> {
         json!({
             "title": WITHHELD_SECTION.title(self.lang),
             "code": { "coding": [{ "system": TECHO_SECTION_SYSTEM, "code": "withheld", "display": WITHHELD_SECTION.codings[0].2 }] },
-            "text": narrative(&format!("<p>{}</p>", escape(text))),
+            "text": narrative(&format!("<p>{}</p>", techo_fhir::escape_xhtml(text))),
             "emptyReason": { "coding": [{ "system": EMPTY_REASON_SYSTEM, "code": "withheld", "display": "Information Withheld" }], "text": text },
         })
     }
@@ -1333,12 +1315,12 @@ impl<'a, 'b> Builder<'a, 'b> {
         let head = self.headers(spec.key);
         let mut t = String::from("<table><thead><tr>");
         for h in head {
-            t.push_str(&format!("<th>{}</th>", escape(h)));
+            t.push_str(&format!("<th>{}</th>", techo_fhir::escape_xhtml(h)));
         }
         t.push_str("</tr></thead><tbody>");
         for r in entries {
             let [a, b, c] = self.row(r, by_url);
-            t.push_str(&format!("<tr><td>{}</td><td>{}</td><td>{}</td></tr>", escape(&a), escape(&b), escape(&c)));
+            t.push_str(&format!("<tr><td>{}</td><td>{}</td><td>{}</td></tr>", techo_fhir::escape_xhtml(&a), techo_fhir::escape_xhtml(&b), techo_fhir::escape_xhtml(&c)));
         }
         t.push_str("</tbody></table>");
         t

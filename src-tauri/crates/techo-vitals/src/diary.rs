@@ -9,7 +9,7 @@
 
 use crate::error::VitalsError;
 use crate::observation::{fhir_date_time, parse_fhir_date_time, IDENTIFIER_SYSTEM};
-use crate::text::{clean, is_reference, narrative, xhtml_escape};
+use crate::text::{clean, is_reference, narrative};
 use chrono::{DateTime, Duration, FixedOffset, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -538,16 +538,16 @@ pub fn to_questionnaire_response(
 
     let mut paras = vec![format!(
         "<p>{} {}</p>",
-        xhtml_escape(kind.title_ja()),
-        xhtml_escape(&diary.authored.format("%Y-%m-%d %H:%M (%:z)").to_string())
+        techo_fhir::escape_xhtml(kind.title_ja()),
+        techo_fhir::escape_xhtml(&diary.authored.format("%Y-%m-%d %H:%M (%:z)").to_string())
     )];
     let mut list = String::from("<ul>");
     for (item, ans) in &answers {
         let vals: Vec<String> = ans.iter().map(|a| answer_text(item, a)).collect();
         list.push_str(&format!(
             "<li>{}: {}</li>",
-            xhtml_escape(item.text),
-            xhtml_escape(&vals.join("、"))
+            techo_fhir::escape_xhtml(item.text),
+            techo_fhir::escape_xhtml(&vals.join("、"))
         ));
     }
     list.push_str("</ul>");

@@ -20,7 +20,8 @@ use crate::kind::{
 use crate::reading::{
     Arm, BloodPressure, BpContext, GlucoseTiming, Measurement, Position, Reading,
 };
-use crate::text::{is_reference, narrative, xhtml_escape};
+use crate::text::{is_reference, narrative};
+use techo_fhir::escape_xhtml as xhtml_escape;
 use crate::units::{convert, format_decimal, round_to, Unit};
 use chrono::{DateTime, FixedOffset, SecondsFormat};
 use serde_json::{json, Map, Number, Value};

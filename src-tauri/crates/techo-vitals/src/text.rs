@@ -12,22 +12,6 @@ pub fn halfwidth(s: &str) -> String {
         .collect()
 }
 
-/// Escapes text for XHTML element content and attribute values.
-pub(crate) fn xhtml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 /// A narrative `div` from already-escaped paragraphs.
 pub(crate) fn narrative(paragraphs: &[String]) -> serde_json::Value {
     let mut div = String::from("<div xmlns=\"http://www.w3.org/1999/xhtml\">");
@@ -73,7 +57,7 @@ mod tests {
     #[test]
     fn helpers() {
         assert_eq!(halfwidth("１２０．５　ｋｇ"), "120.5 kg");
-        assert_eq!(xhtml_escape("<a&\"'>"), "&lt;a&amp;&quot;&#39;&gt;");
+        assert_eq!(techo_fhir::escape_xhtml("<a&\"'>"), "&lt;a&amp;&quot;&#39;&gt;");
         assert!(is_reference("Patient/abc-1.2"));
         assert!(is_reference(
             "urn:uuid:123e4567-e89b-12d3-a456-426614174000"

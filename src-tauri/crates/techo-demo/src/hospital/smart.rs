@@ -8,7 +8,7 @@ use http::{HeaderMap, StatusCode};
 use serde_json::json;
 
 use super::{lock, Reply, Shared};
-use crate::util::{html_escape, is_loopback_host, random_token, sha256_b64url};
+use crate::util::{is_loopback_host, random_token, sha256_b64url};
 
 /// How long the sign-in page and an authorization code stay usable.
 const PENDING_TTL: Duration = Duration::from_secs(600);
@@ -198,7 +198,7 @@ fn page(title: &str, body_html: &str) -> String {
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\
          <style>body{{font-family:sans-serif;max-width:36em;margin:3em auto}}.note{{color:#a33}}</style></head>\
          <body>{body_html}</body></html>\n",
-        html_escape(title)
+        techo_fhir::escape_xhtml(title)
     )
 }
 
@@ -207,7 +207,7 @@ fn error_page(status: StatusCode, message: &str) -> Reply {
         status,
         page(
             "Demo Hospital — sign-in error",
-            &format!("<h1>Sign-in error</h1><p>{}</p>", html_escape(message)),
+            &format!("<h1>Sign-in error</h1><p>{}</p>", techo_fhir::escape_xhtml(message)),
         ),
     )
 }
@@ -312,10 +312,10 @@ pub(crate) fn authorize(shared: &Shared, query: &str) -> Reply {
          <button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button> \
          <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button>\
          </form>",
-        name = html_escape(&shared.name),
-        client = html_escape(client_id),
-        scope = html_escape(&scope),
-        rid = html_escape(&request_id),
+        name = techo_fhir::escape_xhtml(&shared.name),
+        client = techo_fhir::escape_xhtml(client_id),
+        scope = techo_fhir::escape_xhtml(&scope),
+        rid = techo_fhir::escape_xhtml(&request_id),
     );
     Reply::html(
         StatusCode::OK,
