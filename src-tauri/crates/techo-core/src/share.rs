@@ -83,27 +83,12 @@ impl Vault {
         d.scope.validate()?;
         let person = d.person.ok_or_else(|| Error::InvalidInput("a share is made from one person's record; choose the person".into()))?;
         self.person(person)?;
+        let facilities = Facilities::of(&self.conn, person)?;
         let mut rows = Vec::new();
         let report = self.gated(d, None, &mut |row| {
-            rows.push(SharedRecord { record_id: row.record_id, rtype: row.rtype.clone(), text: row.text.clone(), facilities: vec![] });
+            rows.push(SharedRecord { record_id: row.record_id, rtype: row.rtype.clone(), text: row.text.clone(), facilities: facilities.names(row.record_id) });
             Ok(())
         })?;
-        let mut by_record: HashMap<i64, BTreeSet<String>> = HashMap::new();
-        let mut stmt = self.conn.prepare(
-            "SELECT DISTINCT p.record_id, COALESCE(e.facility, s.name)
-               FROM provenance p JOIN records r ON r.id = p.record_id JOIN sources s ON s.id = p.source_id
-               LEFT JOIN endpoints e ON e.source_id = p.source_id
-              WHERE r.person_id = ?1",
-        )?;
-        let mut q = stmt.query([person])?;
-        while let Some(r) = q.next()? {
-            by_record.entry(r.get(0)?).or_default().insert(r.get(1)?);
-        }
-        for row in &mut rows {
-            if let Some(f) = by_record.remove(&row.record_id) {
-                row.facilities = f.into_iter().collect();
-            }
-        }
         Ok((rows, report))
     }
 
@@ -128,13 +113,25 @@ impl Vault {
         };
         let person = d.person.ok_or_else(|| Error::InvalidInput("a share is made from one person's record; choose the person".into()))?;
         let sender = self.person_share_uuid(person)?;
-        let (records, report) = self.shared_records(d)?;
-        refuse_empty(&records, &report)?;
-        let mut input = Vec::with_capacity(records.len());
-        for r in records {
-            let resource: Value = serde_json::from_str(&r.text).map_err(|_| Error::Corrupt(format!("record {} is not JSON", r.record_id)))?;
-            input.push(techo_share::ips::SourcedResource { resource, sources: r.facilities });
+        d.scope.validate()?;
+        self.person(person)?;
+        // The summary reads a bounded part of the record (techo-share's collector), so memory
+        // stays small for any record size; the records are read through the gate as always.
+        let facilities = Facilities::of(&self.conn, person)?;
+        let mut collector = techo_share::ips::IpsCollector::new();
+        let mut care = 0u64;
+        let report = self.gated(d, None, &mut |row| {
+            if !crate::disclosure::SUPPORTING.contains(&row.rtype.as_str()) {
+                care += 1;
+            }
+            collector
+                .offer(&row.rtype, &row.text, facilities.names(row.record_id))
+                .map_err(|_| Error::Corrupt(format!("record {} is not JSON", row.record_id)))
+        })?;
+        if care == 0 {
+            refuse_empty(&[], &report)?;
         }
+        let input = collector.into_input();
         let opts = techo_share::ips::IpsOptions {
             lang,
             variant,
@@ -229,6 +226,42 @@ impl Vault {
                 Err(e)
             }
         }
+    }
+}
+
+/// The facility (or source) names of each of a person's records, read once.
+struct Facilities {
+    names: Vec<String>,
+    of_record: HashMap<i64, Vec<u32>>,
+}
+
+impl Facilities {
+    fn of(conn: &rusqlite::Connection, person: i64) -> Result<Facilities> {
+        let mut names: Vec<String> = Vec::new();
+        let mut index: HashMap<String, u32> = HashMap::new();
+        let mut of_record: HashMap<i64, Vec<u32>> = HashMap::new();
+        let mut stmt = conn.prepare(
+            "SELECT DISTINCT p.record_id, COALESCE(e.facility, s.name)
+               FROM provenance p JOIN records r ON r.id = p.record_id JOIN sources s ON s.id = p.source_id
+               LEFT JOIN endpoints e ON e.source_id = p.source_id
+              WHERE r.person_id = ?1",
+        )?;
+        let mut q = stmt.query([person])?;
+        while let Some(r) = q.next()? {
+            let name: String = r.get(1)?;
+            let i = *index.entry(name.clone()).or_insert_with(|| {
+                names.push(name);
+                (names.len() - 1) as u32
+            });
+            of_record.entry(r.get(0)?).or_default().push(i);
+        }
+        Ok(Facilities { names, of_record })
+    }
+
+    /// A record's facility names, sorted.
+    fn names(&self, record: i64) -> Vec<String> {
+        let set: BTreeSet<&str> = self.of_record.get(&record).into_iter().flatten().map(|&i| self.names[i as usize].as_str()).collect();
+        set.into_iter().map(str::to_owned).collect()
     }
 }
 

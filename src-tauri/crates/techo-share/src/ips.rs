@@ -79,6 +79,97 @@ pub struct SourcedResource {
     pub sources: Vec<String>,
 }
 
+/// Gathers one person's records for [`build_ips`] in bounded memory, whatever the record's
+/// size: only the resource types a summary can use are parsed and kept, and of the kinds that
+/// repeat (observations, prescriptions and medication statements, procedures) only the latest
+/// [`KEEP_PER_CODE`] per code — a superset of what any section selects
+/// ([`RESULTS_PER_CODE`], [`VITALS_PER_CODE`], [`PROCEDURES_PER_CODE`], the latest prescription
+/// per medicine). A record of 100,000 resources then needs a few thousand in memory.
+#[derive(Default)]
+pub struct IpsCollector {
+    kept: Vec<SourcedResource>,
+    /// Per (type, code): the latest resources, as (date, resource), newest last.
+    repeating: HashMap<(String, String), Vec<(String, SourcedResource)>>,
+    offered: u64,
+}
+
+/// How many of each repeating kind of record, per code, the collector keeps.
+pub const KEEP_PER_CODE: usize = 20;
+
+/// The resource types a summary reads (its sections' entries and what they point at).
+const COLLECTED: &[&str] = &[
+    "Patient", "Condition", "AllergyIntolerance", "MedicationStatement", "MedicationRequest", "Medication", "Immunization", "Observation",
+    "Procedure", "DeviceUseStatement", "Device", "CarePlan", "Practitioner", "PractitionerRole", "Organization", "Substance", "Specimen",
+];
+
+impl IpsCollector {
+    pub fn new() -> IpsCollector {
+        IpsCollector::default()
+    }
+
+    /// Offers one record (its JSON text, as stored). Records of other types are not parsed.
+    /// A record that is not a JSON object is an error naming its position among those offered.
+    pub fn offer(&mut self, resource_type: &str, text: &str, sources: Vec<String>) -> Result<(), IpsError> {
+        let index = self.offered as usize;
+        self.offered += 1;
+        if !COLLECTED.contains(&resource_type) {
+            return Ok(());
+        }
+        let resource: Value = serde_json::from_str(text).map_err(|_| IpsError::NotAResource { index })?;
+        if !resource.is_object() {
+            return Err(IpsError::NotAResource { index });
+        }
+        // Immunizations are kept whole: a history the summary shows up to its own cap.
+        let repeating = matches!(resource_type, "Observation" | "MedicationRequest" | "MedicationStatement" | "Procedure");
+        let item = SourcedResource { resource, sources };
+        if !repeating {
+            self.kept.push(item);
+            return Ok(());
+        }
+        let r = &item.resource;
+        let concept = ["code", "medicationCodeableConcept", "vaccineCode"].iter().find_map(|k| r.get(*k));
+        let code = concept
+            .and_then(|c| {
+                c.get("coding").and_then(Value::as_array).and_then(|cs| cs.first()).map(|c| {
+                    format!("{}|{}", c.get("system").and_then(Value::as_str).unwrap_or(""), c.get("code").and_then(Value::as_str).unwrap_or(""))
+                })
+            })
+            .or_else(|| concept.and_then(|c| c.get("text")).and_then(Value::as_str).map(str::to_owned))
+            .or_else(|| r.pointer("/medicationReference/reference").and_then(Value::as_str).map(str::to_owned))
+            .unwrap_or_default();
+        let date = ["effectiveDateTime", "effectiveInstant", "issued", "authoredOn", "occurrenceDateTime", "performedDateTime", "dateAsserted", "recorded"]
+            .iter()
+            .find_map(|k| r.get(*k).and_then(Value::as_str))
+            .or_else(|| ["effectivePeriod", "performedPeriod"].iter().find_map(|k| r.get(*k).and_then(|p| p.get("start")).and_then(Value::as_str)))
+            .unwrap_or("")
+            .to_owned();
+        let slot = self.repeating.entry((resource_type.to_owned(), code)).or_default();
+        let at = slot.partition_point(|(d, _)| d.as_str() <= date.as_str());
+        slot.insert(at, (date, item));
+        if slot.len() > KEEP_PER_CODE {
+            slot.remove(0);
+        }
+        Ok(())
+    }
+
+    /// How many records were offered.
+    pub fn offered(&self) -> u64 {
+        self.offered
+    }
+
+    /// The records kept, for [`build_ips`] (in a stable order: the others as offered, then the
+    /// repeating kinds by type and code, oldest first).
+    pub fn into_input(self) -> Vec<SourcedResource> {
+        let mut out = self.kept;
+        let mut groups: Vec<_> = self.repeating.into_iter().collect();
+        groups.sort_by(|a, b| a.0.cmp(&b.0));
+        for (_, slot) in groups {
+            out.extend(slot.into_iter().map(|(_, r)| r));
+        }
+        out
+    }
+}
+
 /// Which document to build.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub enum IpsVariant {

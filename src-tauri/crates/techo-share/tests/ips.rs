@@ -779,3 +779,42 @@ fn narrative_is_escaped() {
     assert!(div.contains("&lt;script&gt;") && div.contains("&amp;") && !div.contains("<script>"));
 }
 
+
+/// The collector (bounded memory for any record size) keeps everything any section selects:
+/// the summary built from what it kept has the same entries, section by section, as the one
+/// built from the whole record, in both variants; and it keeps far fewer resources.
+#[test]
+fn the_bounded_collector_changes_no_section() {
+    let all = generated(20_000);
+    let mut c = techo_share::ips::IpsCollector::new();
+    for r in &all {
+        c.offer(r.resource["resourceType"].as_str().unwrap(), &r.resource.to_string(), r.sources.clone()).unwrap();
+    }
+    assert_eq!(c.offered(), all.len() as u64);
+    let kept = c.into_input();
+    assert!(kept.len() * 3 < all.len(), "the collector keeps a bounded part: {} of {}", kept.len(), all.len());
+    // An entry as the section shows it: type, what it is (code or text) and when.
+    let key = |r: &Value| {
+        let what = ["code", "medicationCodeableConcept", "vaccineCode"].iter().find_map(|k| r.get(*k)).map(|c| c.to_string()).unwrap_or_default();
+        let when = ["effectiveDateTime", "authoredOn", "occurrenceDateTime", "performedDateTime", "onsetDateTime", "recordedDate"]
+            .iter()
+            .find_map(|k| r.get(*k).and_then(Value::as_str))
+            .unwrap_or("");
+        format!("{}|{what}|{when}", r["resourceType"].as_str().unwrap_or(""))
+    };
+    for (variant, sections) in [(IpsVariant::Ips, IPS_SECTIONS), (IpsVariant::JpSix, JP_SIX_SECTIONS)] {
+        let whole = build_ips(&all, &opts(variant, Lang::En)).unwrap();
+        let bounded = build_ips(&kept, &opts(variant, Lang::En)).unwrap();
+        for s in sections {
+            let a: BTreeSet<String> = section_resources(&whole, s.system(), s.code()).into_iter().map(key).collect();
+            let b: BTreeSet<String> = section_resources(&bounded, s.system(), s.code()).into_iter().map(key).collect();
+            assert_eq!(a.len(), b.len(), "{variant:?} section {} has as many entries", s.key);
+            assert!(a == b, "{variant:?} section {}: the same entries", s.key);
+        }
+    }
+    // A record that is not JSON is an error with its position, never its content.
+    let mut c = techo_share::ips::IpsCollector::new();
+    c.offer("Condition", "{}", vec![]).unwrap();
+    assert!(matches!(c.offer("Observation", "{not json", vec![]), Err(IpsError::NotAResource { index: 1 })));
+    assert!(c.offer("Encounter", "{not json", vec![]).is_ok(), "types a summary does not read are not parsed");
+}
