@@ -497,6 +497,9 @@ fn the_ips_of_a_generated_record_passes_the_ips_rules_and_travels_as_a_package()
     assert!(summary.contains("Composition\t1"), "{summary}");
     let e = audit(&v).pop().unwrap();
     assert_eq!(e["event"]["entity"][1]["name"], "International Patient Summary");
+    // Audited as what the document stands for, not the 5,000 records it was built from.
+    let counts = numbers_in(e["event"]["entity"][1]["description"].as_str().unwrap());
+    assert!((20..2000).contains(&counts[0]) && counts[1] == 1, "disclosed {}, held back {}", counts[0], counts[1]);
 
     // The printable page: English and Japanese, no script, audited as the person's own export.
     let html_en = v.run(["summary"]).ok().stdout_str();

@@ -269,6 +269,22 @@ pub(crate) struct Gated {
 }
 
 impl Gated {
+    /// Keeps, of what the walk passed on, only the records in `ids` as disclosed (a summary
+    /// built from the records discloses those it stands for, not every record it read).
+    /// What the walk passed on and held back so far.
+    pub(crate) fn report(&self) -> &DisclosureReport {
+        &self.report
+    }
+
+    pub(crate) fn keep_only(&mut self, ids: &HashSet<i64>) {
+        let mut n = 0u64;
+        for (_, sent, _) in &mut self.per_person {
+            sent.retain(|id| ids.contains(id));
+            n += sent.len() as u64;
+        }
+        self.report.disclosed = n;
+    }
+
     /// Appends one audit event per person on `conn` (the caller's transaction); returns the
     /// report, or the error that stopped the output.
     pub(crate) fn audit(self, conn: &rusqlite::Connection, d: &Disclosure, skip_empty: bool) -> Result<DisclosureReport> {

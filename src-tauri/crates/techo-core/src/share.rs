@@ -15,7 +15,7 @@ use crate::import::{ImportOptions, ImportReport};
 use crate::vault::Vault;
 use rusqlite::{params, OptionalExtension};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::Cursor;
 use zeroize::Zeroizing;
 
@@ -120,28 +120,48 @@ impl Vault {
         let facilities = Facilities::of(&self.conn, person)?;
         let mut collector = techo_share::ips::IpsCollector::new();
         let mut care = 0u64;
-        let report = self.gated(d, None, &mut |row| {
+        let mut walked = crate::disclosure::gate(&self.conn, d, None, &mut |row| {
             if !crate::disclosure::SUPPORTING.contains(&row.rtype.as_str()) {
                 care += 1;
             }
             collector
-                .offer(&row.rtype, &row.text, facilities.names(row.record_id))
+                .offer(row.record_id, &row.rtype, &row.text, facilities.names(row.record_id))
                 .map_err(|_| Error::Corrupt(format!("record {} is not JSON", row.record_id)))
         })?;
+        // Audited as what the document stands for (its entries and what merged into them), not
+        // every record it was built from; an attempt that makes nothing is audited as nothing.
+        let audit = |v: &mut Vault, walked: crate::disclosure::Gated| -> Result<DisclosureReport> {
+            let tx = v.conn.transaction()?;
+            let r = walked.audit(&tx, d, false);
+            tx.commit()?;
+            r
+        };
+        let held = walked.report().clone();
         if care == 0 {
-            refuse_empty(&[], &report)?;
+            walked.keep_only(&HashSet::new());
+            audit(self, walked)?;
+            return Err(nothing_to_share(&held));
         }
-        let input = collector.into_input();
+        let (input, keys) = collector.into_input();
         let opts = techo_share::ips::IpsOptions {
             lang,
             variant,
             timestamp: crate::now(),
             document_id: uuid::Uuid::new_v4().to_string(),
-            withheld: report.denied_total() > 0,
+            withheld: held.denied_total() > 0,
             author: "Techo".into(),
         };
-        let mut bundle = techo_share::ips::build_ips(&input, &opts).map_err(|e| Error::InvalidInput(format!("the summary could not be made: {e}")))?;
+        let (mut bundle, included) = match techo_share::ips::build_ips_tracked(&input, &opts) {
+            Ok(built) => built,
+            Err(e) => {
+                walked.keep_only(&HashSet::new());
+                audit(self, walked)?;
+                return Err(Error::InvalidInput(format!("the summary could not be made: {e}")));
+            }
+        };
         drop(input);
+        walked.keep_only(&included.iter().map(|&i| keys[i]).collect());
+        let report = audit(self, walked)?;
         if let Some(meta) = bundle.as_object_mut().map(|b| b.entry("meta").or_insert_with(|| json!({}))) {
             meta["source"] = json!(format!("{PERSON_URN}{sender}"));
         }
@@ -271,6 +291,11 @@ pub fn refuse_empty(records: &[SharedRecord], report: &DisclosureReport) -> Resu
     if records.iter().any(|r| !crate::disclosure::SUPPORTING.contains(&r.rtype.as_str())) {
         return Ok(());
     }
+    Err(nothing_to_share(report))
+}
+
+/// Why a share holds no care records, as the error that refuses it.
+fn nothing_to_share(report: &DisclosureReport) -> Error {
     use techo_consent::rule;
     let held = |r: &str| report.denied.contains_key(r);
     let why = if held(rule::CAREGIVER_REVOKED) {
@@ -286,7 +311,7 @@ pub fn refuse_empty(records: &[SharedRecord], report: &DisclosureReport) -> Resu
     } else {
         "the chosen scope holds no records (choose other kinds of records or dates)"
     };
-    Err(Error::NothingToShare(why.into()))
+    Error::NothingToShare(why.into())
 }
 
 /// Whether a resource is one of the Provenance entries Techo adds to name a package's facilities.

@@ -87,11 +87,14 @@ pub struct SourcedResource {
 /// per medicine). A record of 100,000 resources then needs a few thousand in memory.
 #[derive(Default)]
 pub struct IpsCollector {
-    kept: Vec<SourcedResource>,
-    /// Per (type, code): the latest resources, as (date, resource), newest last.
-    repeating: HashMap<(String, String), Vec<(String, SourcedResource)>>,
+    kept: Vec<(i64, SourcedResource)>,
+    /// Per (type, code): the latest resources, as (date, key, resource), newest last.
+    repeating: HashMap<(String, String), Vec<Dated>>,
     offered: u64,
 }
+
+/// A collected record with its date (for keeping the latest) and the caller's key.
+type Dated = (String, i64, SourcedResource);
 
 /// How many of each repeating kind of record, per code, the collector keeps.
 pub const KEEP_PER_CODE: usize = 20;
@@ -107,9 +110,10 @@ impl IpsCollector {
         IpsCollector::default()
     }
 
-    /// Offers one record (its JSON text, as stored). Records of other types are not parsed.
-    /// A record that is not a JSON object is an error naming its position among those offered.
-    pub fn offer(&mut self, resource_type: &str, text: &str, sources: Vec<String>) -> Result<(), IpsError> {
+    /// Offers one record (its JSON text, as stored) under the caller's `key` (e.g. its record
+    /// id). Records of other types are not parsed. A record that is not a JSON object is an
+    /// error naming its position among those offered.
+    pub fn offer(&mut self, key: i64, resource_type: &str, text: &str, sources: Vec<String>) -> Result<(), IpsError> {
         let index = self.offered as usize;
         self.offered += 1;
         if !COLLECTED.contains(&resource_type) {
@@ -123,7 +127,7 @@ impl IpsCollector {
         let repeating = matches!(resource_type, "Observation" | "MedicationRequest" | "MedicationStatement" | "Procedure");
         let item = SourcedResource { resource, sources };
         if !repeating {
-            self.kept.push(item);
+            self.kept.push((key, item));
             return Ok(());
         }
         let r = &item.resource;
@@ -144,8 +148,8 @@ impl IpsCollector {
             .unwrap_or("")
             .to_owned();
         let slot = self.repeating.entry((resource_type.to_owned(), code)).or_default();
-        let at = slot.partition_point(|(d, _)| d.as_str() <= date.as_str());
-        slot.insert(at, (date, item));
+        let at = slot.partition_point(|(d, _, _)| d.as_str() <= date.as_str());
+        slot.insert(at, (date, key, item));
         if slot.len() > KEEP_PER_CODE {
             slot.remove(0);
         }
@@ -157,16 +161,20 @@ impl IpsCollector {
         self.offered
     }
 
-    /// The records kept, for [`build_ips`] (in a stable order: the others as offered, then the
-    /// repeating kinds by type and code, oldest first).
-    pub fn into_input(self) -> Vec<SourcedResource> {
-        let mut out = self.kept;
+    /// The records kept, for [`build_ips`], with their keys at the same positions (in a
+    /// stable order: the others as offered, then the repeating kinds by type and code, oldest
+    /// first).
+    pub fn into_input(self) -> (Vec<SourcedResource>, Vec<i64>) {
         let mut groups: Vec<_> = self.repeating.into_iter().collect();
         groups.sort_by(|a, b| a.0.cmp(&b.0));
+        let (mut keys, mut out): (Vec<i64>, Vec<SourcedResource>) = self.kept.into_iter().unzip();
         for (_, slot) in groups {
-            out.extend(slot.into_iter().map(|(_, r)| r));
+            for (_, k, r) in slot {
+                keys.push(k);
+                out.push(r);
+            }
         }
-        out
+        (out, keys)
     }
 }
 
@@ -361,6 +369,13 @@ fn is_jlac10_system(system: &str) -> bool {
 
 /// Builds the document. See the module documentation for what it selects and how.
 pub fn build_ips(resources: &[SourcedResource], opts: &IpsOptions) -> Result<Value, IpsError> {
+    build_ips_tracked(resources, opts).map(|(doc, _)| doc)
+}
+
+/// [`build_ips`], and the indexes (into `resources`, ascending) of the inputs the document
+/// stands for: its entries, the duplicates merged into them and the Patients merged into one —
+/// what a disclosure of the document discloses.
+pub fn build_ips_tracked(resources: &[SourcedResource], opts: &IpsOptions) -> Result<(Value, Vec<usize>), IpsError> {
     if !is_instant(&opts.timestamp) {
         return Err(IpsError::BadTimestamp);
     }
@@ -1048,7 +1063,9 @@ impl<'a, 'b> Builder<'a, 'b> {
         }
     }
 
-    fn build(mut self, plan: Vec<PlannedSection>) -> Value {
+    /// The document, and the inputs it stands for (entries, the duplicates merged into them,
+    /// the Patients merged into one).
+    fn build(mut self, plan: Vec<PlannedSection>) -> (Value, Vec<usize>) {
         let ix = self.ix;
         let composition_url = self.new_url("Composition");
         let patient_url = self.new_url("Patient");
@@ -1182,7 +1199,9 @@ impl<'a, 'b> Builder<'a, 'b> {
         bundle.insert("type".into(), json!("document"));
         bundle.insert("timestamp".into(), json!(self.opts.timestamp));
         bundle.insert("entry".into(), Value::Array(entries));
-        Value::Object(bundle)
+        let mut included: Vec<usize> = self.url.keys().copied().collect();
+        included.sort_unstable();
+        (Value::Object(bundle), included)
     }
 
     /// A copy of input `i` as an entry: its id the fullUrl's UUID, every reference rewritten,

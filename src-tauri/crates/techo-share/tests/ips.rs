@@ -787,11 +787,13 @@ fn narrative_is_escaped() {
 fn the_bounded_collector_changes_no_section() {
     let all = generated(20_000);
     let mut c = techo_share::ips::IpsCollector::new();
-    for r in &all {
-        c.offer(r.resource["resourceType"].as_str().unwrap(), &r.resource.to_string(), r.sources.clone()).unwrap();
+    for (i, r) in all.iter().enumerate() {
+        c.offer(i as i64, r.resource["resourceType"].as_str().unwrap(), &r.resource.to_string(), r.sources.clone()).unwrap();
     }
     assert_eq!(c.offered(), all.len() as u64);
-    let kept = c.into_input();
+    let (kept, keys) = c.into_input();
+    assert_eq!(kept.len(), keys.len());
+    assert!(kept.iter().zip(&keys).all(|(r, &k)| r.resource == all[k as usize].resource), "each kept record under its own key");
     assert!(kept.len() * 3 < all.len(), "the collector keeps a bounded part: {} of {}", kept.len(), all.len());
     // An entry as the section shows it: type, what it is (code or text) and when.
     let key = |r: &Value| {
@@ -814,7 +816,13 @@ fn the_bounded_collector_changes_no_section() {
     }
     // A record that is not JSON is an error with its position, never its content.
     let mut c = techo_share::ips::IpsCollector::new();
-    c.offer("Condition", "{}", vec![]).unwrap();
-    assert!(matches!(c.offer("Observation", "{not json", vec![]), Err(IpsError::NotAResource { index: 1 })));
-    assert!(c.offer("Encounter", "{not json", vec![]).is_ok(), "types a summary does not read are not parsed");
+    c.offer(1, "Condition", "{}", vec![]).unwrap();
+    assert!(matches!(c.offer(2, "Observation", "{not json", vec![]), Err(IpsError::NotAResource { index: 1 })));
+    assert!(c.offer(3, "Encounter", "{not json", vec![]).is_ok(), "types a summary does not read are not parsed");
+
+    // What the document stands for: its entries and what merged into them, by input position.
+    let (doc, included) = techo_share::ips::build_ips_tracked(&kept, &opts(IpsVariant::Ips, Lang::En)).unwrap();
+    let entries = doc["entry"].as_array().unwrap().len();
+    assert!(included.len() >= entries - 2 && included.len() < kept.len(), "{} inputs for {entries} entries of {}", included.len(), kept.len());
+    assert!(included.windows(2).all(|w| w[0] < w[1]) && included.iter().all(|&i| i < kept.len()));
 }
