@@ -499,21 +499,57 @@ fn prepare(mut item: Item) -> Prepared {
 
 /// Reads and prepares resources on a second thread while `handle` stores them on this one:
 /// parsing, indexing and hashing take about as long as the database work, and run beside it.
-/// When `handle` fails, the reader stops at its next resource.
+/// When `handle` fails, the reader stops at its next batch.
+///
+/// Resources travel in batches of [`BATCH`] (one channel hand-off, and at most one wake-up of
+/// the other thread, per batch instead of per resource), and the stored batches go back to the
+/// reader, which frees them: memory is freed on the thread that allocated it, which is far
+/// cheaper for the allocator than freeing it on the writer. At most [`BATCHES`] batches wait,
+/// so memory stays bounded whatever the file's size.
 fn read_prepared<R, F>(input: R, hint: FormatHint, mut handle: F) -> std::result::Result<reader::Summary, Failure<Stop>>
 where
     R: Read + Seek + Send,
-    F: FnMut(Prepared) -> std::result::Result<(), Stop>,
+    F: FnMut(&Prepared) -> std::result::Result<(), Stop>,
 {
+    const BATCH: usize = 32;
+    const BATCHES: usize = 8;
     std::thread::scope(|s| {
-        let (send, receive) = std::sync::mpsc::sync_channel::<Prepared>(256);
-        let reader = s.spawn(move || reader::read(input, hint, |item| send.send(prepare(item)).map_err(|_| ())));
-        let mut stopped = None;
-        for prepared in receive.iter() {
-            if let Err(e) = handle(prepared) {
-                stopped = Some(e);
-                break;
+        let (send, receive) = std::sync::mpsc::sync_channel::<Vec<Prepared>>(BATCHES);
+        let (give_back, returned) = std::sync::mpsc::sync_channel::<Vec<Prepared>>(BATCHES);
+        let reader = s.spawn(move || {
+            let mut batch: Vec<Prepared> = Vec::with_capacity(BATCH);
+            let read = reader::read(input, hint, |item| {
+                batch.push(prepare(item));
+                if batch.len() == BATCH {
+                    // a stored batch, if one came back, is dropped here and its Vec reused
+                    let next = match returned.try_recv() {
+                        Ok(mut old) => {
+                            old.clear();
+                            old
+                        }
+                        Err(_) => Vec::with_capacity(BATCH),
+                    };
+                    send.send(std::mem::replace(&mut batch, next)).map_err(|_| ())?;
+                }
+                Ok(())
+            });
+            // what was read before the end (or before a read error) is stored first, as
+            // when resources travelled one by one
+            if !batch.is_empty() {
+                let _ = send.send(batch);
             }
+            read
+        });
+        let mut stopped = None;
+        'batches: for batch in receive.iter() {
+            for prepared in &batch {
+                if let Err(e) = handle(prepared) {
+                    stopped = Some(e);
+                    break 'batches;
+                }
+            }
+            // full: the reader has not taken back the last ones yet; this one is freed here
+            let _ = give_back.try_send(batch);
         }
         drop(receive);
         let read = reader.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -564,7 +600,7 @@ impl RefFilter {
 }
 
 impl Pass<'_, '_> {
-    fn item(&mut self, p: Prepared) -> std::result::Result<(), Stop> {
+    fn item(&mut self, p: &Prepared) -> std::result::Result<(), Stop> {
         if p.item.resource_type == "Patient" {
             self.patient(&p.item, &p.ix)?;
         } else if self.ctx.person.is_none() {
@@ -572,7 +608,7 @@ impl Pass<'_, '_> {
         }
         let person = self.ctx.person.expect("person resolved");
         self.report.resources += 1;
-        self.upsert(person, &p)
+        self.upsert(person, p)
     }
 
     /// Resolves (first Patient) or checks (later ones) whose record this file is.
