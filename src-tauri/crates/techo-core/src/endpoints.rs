@@ -428,15 +428,7 @@ impl Vault {
     /// `cursor` is written in the same transaction. An empty page only moves the cursor.
     pub fn commit_sync_page(&mut self, id: i64, rtype: &str, ndjson: Vec<u8>, cursor: &SyncCursor) -> Result<ImportReport> {
         let ep = self.endpoint(id)?;
-        let write_cursor = |tx: &rusqlite::Connection| -> Result<()> {
-            tx.execute(
-                "INSERT INTO sync_cursors(source_id, rtype, since, next_url, pass_max, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT(source_id, rtype) DO UPDATE SET since = excluded.since, next_url = excluded.next_url,
-                     pass_max = excluded.pass_max, updated_at = excluded.updated_at",
-                params![id, rtype, cursor.since, cursor.next_url, cursor.pass_max, crate::now()],
-            )?;
-            Ok(())
-        };
+        let write_cursor = |tx: &rusqlite::Connection| write_sync_cursor(tx, id, rtype, cursor);
         if ndjson.iter().all(u8::is_ascii_whitespace) {
             let tx = self.conn.transaction()?;
             write_cursor(&tx)?;
@@ -465,6 +457,28 @@ impl Vault {
         )
     }
 
+    /// [`Vault::commit_sync_page`] for a page whose resources are already parsed (the sync
+    /// engine parsed the HTTP body to check the page): the same import, cursor and transaction,
+    /// without writing the resources out as NDJSON and parsing them again.
+    pub fn commit_sync_page_resources(&mut self, id: i64, rtype: &str, resources: Vec<serde_json::Value>, cursor: &SyncCursor) -> Result<ImportReport> {
+        let ep = self.endpoint(id)?;
+        let write_cursor = |tx: &rusqlite::Connection| write_sync_cursor(tx, id, rtype, cursor);
+        if resources.is_empty() {
+            let tx = self.conn.transaction()?;
+            write_cursor(&tx)?;
+            tx.commit()?;
+            return Ok(ImportReport { file: format!("{} {rtype}", ep.name), person_id: ep.person_id, ..Default::default() });
+        }
+        let opts = ImportOptions { person: Some(ep.person_id), source_name: Some(ep.name.clone()) };
+        let shown = format!("{} ({rtype} page)", ep.name);
+        self.import_values_then(&shown, ENDPOINT_SOURCE_KIND, &ep.name, &ep.base_url, resources, &opts, &mut |tx, source_id| {
+            if source_id != id {
+                return Err(Error::Database(format!("endpoint {id} wrote through source {source_id}")));
+            }
+            write_cursor(tx)
+        })
+    }
+
     /// Records a finished sync run and the endpoint's last-sync time.
     pub fn record_sync_run(&mut self, id: i64, started_at: &str, outcome: &str, report_json: &str) -> Result<i64> {
         let tx = self.conn.transaction()?;
@@ -489,4 +503,15 @@ impl Vault {
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+/// A sync page's cursor, written in the page's transaction.
+fn write_sync_cursor(tx: &rusqlite::Connection, id: i64, rtype: &str, cursor: &SyncCursor) -> Result<()> {
+    tx.execute(
+        "INSERT INTO sync_cursors(source_id, rtype, since, next_url, pass_max, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT(source_id, rtype) DO UPDATE SET since = excluded.since, next_url = excluded.next_url,
+             pass_max = excluded.pass_max, updated_at = excluded.updated_at",
+        params![id, rtype, cursor.since, cursor.next_url, cursor.pass_max, crate::now()],
+    )?;
+    Ok(())
 }

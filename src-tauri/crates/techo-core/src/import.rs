@@ -187,9 +187,46 @@ impl Vault {
         progress: &mut dyn FnMut(&ImportProgress),
         before_commit: &mut dyn FnMut(&Transaction<'_>, i64) -> Result<()>,
     ) -> Result<ImportReport> {
+        let counter = Arc::new(AtomicU64::new(0));
+        let source = Source::Stream { input: Counted { inner: input, n: counter.clone() }, hint, counter };
+        self.import_source(shown, source_kind, source_name, source_uri, source, total_bytes, opts, progress, before_commit)
+    }
+
+    /// [`Vault::import_reader_then`] for resources that arrived already parsed (a sync page:
+    /// the HTTP body was parsed once, to check the page), so they are not written out as NDJSON
+    /// and parsed again. Each is checked as an NDJSON line is (`Position::Line`, from 1),
+    /// including the size limit of one resource. `opts.person` must be set (no prescan).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn import_values_then(
+        &mut self,
+        shown: &str,
+        source_kind: &str,
+        source_name: &str,
+        source_uri: &str,
+        values: Vec<Value>,
+        opts: &ImportOptions,
+        before_commit: &mut dyn FnMut(&Transaction<'_>, i64) -> Result<()>,
+    ) -> Result<ImportReport> {
+        debug_assert!(opts.person.is_some(), "values are imported into a named person's record");
+        let n = values.len() as u64;
+        self.import_source::<std::io::Empty>(shown, source_kind, source_name, source_uri, Source::Values(Some(values)), n, opts, &mut |_| {}, before_commit)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn import_source<R: Read + Seek + Send>(
+        &mut self,
+        shown: &str,
+        source_kind: &str,
+        source_name: &str,
+        source_uri: &str,
+        source: Source<R>,
+        total_bytes: u64,
+        opts: &ImportOptions,
+        progress: &mut dyn FnMut(&ImportProgress),
+        before_commit: &mut dyn FnMut(&Transaction<'_>, i64) -> Result<()>,
+    ) -> Result<ImportReport> {
         self.conn.execute_batch("PRAGMA foreign_keys = OFF")?;
-        let result =
-            self.import_stream(shown, source_kind, source_name, source_uri, input, total_bytes, hint, opts, progress, before_commit);
+        let result = self.import_stream(shown, source_kind, source_name, source_uri, source, total_bytes, opts, progress, before_commit);
         let restored = self.conn.execute_batch("PRAGMA foreign_keys = ON");
         let report = result?;
         restored?;
@@ -203,16 +240,13 @@ impl Vault {
         source_kind: &str,
         source_name: &str,
         source_uri: &str,
-        input: R,
+        mut source: Source<R>,
         total_bytes: u64,
-        hint: FormatHint,
         opts: &ImportOptions,
         progress: &mut dyn FnMut(&ImportProgress),
         before_commit: &mut dyn FnMut(&Transaction<'_>, i64) -> Result<()>,
     ) -> Result<ImportReport> {
         let fail = |reason: String| Error::Import { file: shown.to_owned(), reason };
-        let counter = Arc::new(AtomicU64::new(0));
-        let mut input = Counted { inner: input, n: counter.clone() };
 
         let mut ctx = PatientCtx::default();
         if let Some(p) = opts.person {
@@ -222,7 +256,9 @@ impl Vault {
         }
         let mut prescanned = false;
         loop {
-            input.seek(std::io::SeekFrom::Start(0)).map_err(|e| fail(format!("could not read it ({})", io_reason(&e))))?;
+            if let Source::Stream { input, .. } = &mut source {
+                input.seek(std::io::SeekFrom::Start(0)).map_err(|e| fail(format!("could not read it ({})", io_reason(&e))))?;
+            }
             let tx = self.conn.transaction()?;
             let source_id = ensure_source(&tx, source_kind, source_name, source_uri)?;
             tx.execute("INSERT INTO imports(source_id, started_at) VALUES (?1, ?2)", params![source_id, crate::now()])?;
@@ -244,12 +280,14 @@ impl Vault {
                 seen: (!sent_before).then(RefFilter::new),
             };
             let mut last_progress = 0u64;
-            let result = read_prepared(&mut input, hint, |prepared| {
+            let counter = source.counter();
+            let result = read_prepared(source.reader(), |prepared| {
                 pass.item(prepared)?;
                 let n = pass.report.resources;
                 if n - last_progress >= 500 {
                     last_progress = n;
-                    progress(&ImportProgress { bytes_read: counter.load(Ordering::Relaxed), total_bytes, resources: n });
+                    let bytes_read = counter.as_ref().map_or(n, |c| c.load(Ordering::Relaxed));
+                    progress(&ImportProgress { bytes_read, total_bytes, resources: n });
                 }
                 Ok(())
             });
@@ -273,8 +311,11 @@ impl Vault {
                 Err(Failure::Handler(Stop::NeedPrescan)) if !prescanned => {
                     drop(tx);
                     prescanned = true;
+                    let Source::Stream { input, hint, .. } = &mut source else {
+                        unreachable!("values come with their person: no prescan");
+                    };
                     input.seek(std::io::SeekFrom::Start(0)).map_err(|e| fail(format!("could not read it ({})", io_reason(&e))))?;
-                    ctx = match self.prescan(&mut input, hint, shown)? {
+                    ctx = match self.prescan(input, *hint, shown)? {
                         Ok(person) => PatientCtx { person: Some(person), ..Default::default() },
                         Err(name) => PatientCtx { create: Some(name), ..Default::default() },
                     };
@@ -499,21 +540,57 @@ fn prepare(mut item: Item) -> Prepared {
 
 /// Reads and prepares resources on a second thread while `handle` stores them on this one:
 /// parsing, indexing and hashing take about as long as the database work, and run beside it.
-/// When `handle` fails, the reader stops at its next resource.
-fn read_prepared<R, F>(input: R, hint: FormatHint, mut handle: F) -> std::result::Result<reader::Summary, Failure<Stop>>
+/// When `handle` fails, the reader stops at its next batch.
+///
+/// Resources travel in batches of [`BATCH`] (one channel hand-off, and at most one wake-up of
+/// the other thread, per batch instead of per resource), and the stored batches go back to the
+/// reader, which frees them: memory is freed on the thread that allocated it, which is far
+/// cheaper for the allocator than freeing it on the writer. At most [`BATCHES`] batches wait,
+/// so memory stays bounded whatever the file's size.
+fn read_prepared<P, F>(produce: P, mut handle: F) -> std::result::Result<reader::Summary, Failure<Stop>>
 where
-    R: Read + Seek + Send,
-    F: FnMut(Prepared) -> std::result::Result<(), Stop>,
+    P: FnOnce(&mut dyn FnMut(Item) -> std::result::Result<(), ()>) -> std::result::Result<reader::Summary, Failure<()>> + Send,
+    F: FnMut(&Prepared) -> std::result::Result<(), Stop>,
 {
+    const BATCH: usize = 32;
+    const BATCHES: usize = 8;
     std::thread::scope(|s| {
-        let (send, receive) = std::sync::mpsc::sync_channel::<Prepared>(256);
-        let reader = s.spawn(move || reader::read(input, hint, |item| send.send(prepare(item)).map_err(|_| ())));
-        let mut stopped = None;
-        for prepared in receive.iter() {
-            if let Err(e) = handle(prepared) {
-                stopped = Some(e);
-                break;
+        let (send, receive) = std::sync::mpsc::sync_channel::<Vec<Prepared>>(BATCHES);
+        let (give_back, returned) = std::sync::mpsc::sync_channel::<Vec<Prepared>>(BATCHES);
+        let reader = s.spawn(move || {
+            let mut batch: Vec<Prepared> = Vec::with_capacity(BATCH);
+            let read = produce(&mut |item| {
+                batch.push(prepare(item));
+                if batch.len() == BATCH {
+                    // a stored batch, if one came back, is dropped here and its Vec reused
+                    let next = match returned.try_recv() {
+                        Ok(mut old) => {
+                            old.clear();
+                            old
+                        }
+                        Err(_) => Vec::with_capacity(BATCH),
+                    };
+                    send.send(std::mem::replace(&mut batch, next)).map_err(|_| ())?;
+                }
+                Ok(())
+            });
+            // what was read before the end (or before a read error) is stored first, as
+            // when resources travelled one by one
+            if !batch.is_empty() {
+                let _ = send.send(batch);
             }
+            read
+        });
+        let mut stopped = None;
+        'batches: for batch in receive.iter() {
+            for prepared in &batch {
+                if let Err(e) = handle(prepared) {
+                    stopped = Some(e);
+                    break 'batches;
+                }
+            }
+            // full: the reader has not taken back the last ones yet; this one is freed here
+            let _ = give_back.try_send(batch);
         }
         drop(receive);
         let read = reader.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -525,6 +602,46 @@ where
             Failure::Handler(()) => unreachable!("the receiver lives until the reader ends"),
         })
     })
+}
+
+/// Where an import's resources come from.
+enum Source<R> {
+    /// A file or page, read (and re-read for a prescan) from the start.
+    Stream { input: Counted<R>, hint: FormatHint, counter: Arc<AtomicU64> },
+    /// Resources already parsed, checked as NDJSON lines; taken by the one pass.
+    Values(Option<Vec<Value>>),
+}
+
+impl<R: Read + Seek + Send> Source<R> {
+    fn counter(&self) -> Option<Arc<AtomicU64>> {
+        match self {
+            Source::Stream { counter, .. } => Some(counter.clone()),
+            Source::Values(_) => None,
+        }
+    }
+
+    /// The reader of one pass, for [`read_prepared`]'s thread.
+    #[allow(clippy::type_complexity)]
+    fn reader(
+        &mut self,
+    ) -> impl FnOnce(&mut dyn FnMut(Item) -> std::result::Result<(), ()>) -> std::result::Result<reader::Summary, Failure<()>> + Send + '_ {
+        let (stream, values) = match self {
+            Source::Stream { input, hint, .. } => (Some((input, *hint)), None),
+            Source::Values(v) => (None, Some(v.take().unwrap_or_default())),
+        };
+        move |handle: &mut dyn FnMut(Item) -> std::result::Result<(), ()>| match (stream, values) {
+            (Some((input, hint)), _) => reader::read(input, hint, handle),
+            (None, values) => {
+                let mut resources = 0u64;
+                for (i, value) in values.unwrap_or_default().into_iter().enumerate() {
+                    let item = reader::item_from_value(value, Position::Line(i as u64 + 1))?;
+                    handle(item).map_err(Failure::Handler)?;
+                    resources += 1;
+                }
+                Ok(reader::Summary { kind: reader::InputKind::Ndjson, resources, skipped: 0 })
+            }
+        }
+    }
 }
 
 struct Pass<'a, 't> {
@@ -564,7 +681,13 @@ impl RefFilter {
 }
 
 impl Pass<'_, '_> {
-    fn item(&mut self, p: Prepared) -> std::result::Result<(), Stop> {
+    fn item(&mut self, p: &Prepared) -> std::result::Result<(), Stop> {
+        // A file's reader refuses a bigger resource before it is parsed; resources that came
+        // parsed (a sync page) are held to the same limit here.
+        if p.text.len() as u64 > reader::MAX_RESOURCE_BYTES {
+            let at = p.item.position;
+            return Err(Stop::Fail(ReadError::TooLarge { at, limit: reader::MAX_RESOURCE_BYTES >> 20 }.to_string()));
+        }
         if p.item.resource_type == "Patient" {
             self.patient(&p.item, &p.ix)?;
         } else if self.ctx.person.is_none() {
@@ -572,7 +695,7 @@ impl Pass<'_, '_> {
         }
         let person = self.ctx.person.expect("person resolved");
         self.report.resources += 1;
-        self.upsert(person, &p)
+        self.upsert(person, p)
     }
 
     /// Resolves (first Patient) or checks (later ones) whose record this file is.

@@ -590,6 +590,70 @@ fn an_endpoint_moves_to_a_new_address_keeping_its_cursors_but_not_its_next_link(
     assert_eq!(v.endpoint(a.id).unwrap().base_url, "http://127.0.0.1:3000/fhir", "a refused move changes nothing");
 }
 
+/// A sync page handed over parsed (`commit_sync_page_resources`, what the engine does) stores
+/// exactly what the same page as NDJSON stores: the same texts, reports, cursor and errors.
+#[test]
+fn a_parsed_sync_page_is_stored_as_its_ndjson_would_be() {
+    let lines = [
+        r#"{"resourceType":"Observation","id":"o1","meta":{"lastUpdated":"2026-01-01T00:00:00.000+09:00"},"status":"final","subject":{"reference":"Patient/p1"},"code":{"text":"収縮期血圧"},"valueQuantity":{"value":1.50,"unit":"mmHg"},"note":[{"text":"tab\there \"quoted\" \u00e9 \/ \u001f"}]}"#,
+        r#"{"id":"c1","resourceType":"Condition","subject":{"reference":"Patient/p1"},"code":{"coding":[{"system":"http://snomed.info/sct","code":"38341003","display":"高血圧症"}]},"onsetDateTime":"2020-04"}"#,
+        r#"{"resourceType":"Observation","id":"o1","meta":{"lastUpdated":"2026-01-02T00:00:00Z","versionId":"2"},"status":"amended","subject":{"reference":"Patient/p1"},"valueQuantity":{"value":1e2}}"#,
+    ];
+    let setup = || {
+        let (tmp, dir, mut v) = new_vault();
+        let person = v.add_person("Me", Some("self"), &[]).unwrap();
+        let ep = v
+            .add_endpoint(&NewEndpoint {
+                name: "H".into(),
+                base_url: "http://127.0.0.1:1000/fhir".into(),
+                person_id: person,
+                facility: None,
+                patient_id: Some("p1".into()),
+                auth: EndpointAuth::Open,
+            })
+            .unwrap();
+        (tmp, dir, v, ep.id)
+    };
+    let stored = |v: &Vault| -> Vec<(String, Option<String>, i64, String)> {
+        let mut st = v.conn.prepare("SELECT rtype, resource_id, version, resource FROM records ORDER BY id").unwrap();
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, Vec<u8>>(3)?))).unwrap();
+        rows.map(|r| r.unwrap()).map(|(a, b, c, d)| (a, b, c, crate::unpack(&d).unwrap())).collect()
+    };
+    let cursor = SyncCursor { since: None, next_url: Some("http://127.0.0.1:1000/fhir/Observation?page=2".into()), pass_max: Some("2026-01-02T00:00:00Z".into()) };
+    let (_t1, _d1, mut a, ea) = setup();
+    let (_t2, _d2, mut b, eb) = setup();
+    for page in [&lines[..2], &lines[2..]] {
+        let nd: String = page.iter().map(|l| format!("{l}\n")).collect();
+        let values: Vec<serde_json::Value> = page.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let ra = a.commit_sync_page(ea, "Observation", nd.into_bytes(), &cursor).unwrap();
+        let rb = b.commit_sync_page_resources(eb, "Observation", values, &cursor).unwrap();
+        assert_eq!(ra, rb);
+    }
+    assert_eq!(stored(&a), stored(&b));
+    assert_eq!(stored(&b)[1].3, lines[1], "stored exactly as received");
+    assert_eq!(stored(&b)[0].2, 2, "the second page's version of o1");
+    assert_eq!(a.sync_cursor(ea, "Observation").unwrap(), b.sync_cursor(eb, "Observation").unwrap());
+    let q = SearchQuery { person: None, text: "血圧".into(), limit: 10 };
+    assert_eq!(b.search(&q).unwrap().len(), 1, "高血圧症 is found by 血圧 (o1's second version has no text)");
+    assert_eq!(a.search(&q).unwrap().len(), 1);
+
+    // A bad resource: the same error (named by its line), and nothing of the page is kept.
+    let bad = r#"{"resourceType":"Observation","id":"not an id!","subject":{"reference":"Patient/p1"}}"#;
+    let good = r#"{"resourceType":"Observation","id":"o9","subject":{"reference":"Patient/p1"}}"#;
+    let ea_err = a.commit_sync_page(ea, "Observation", format!("{good}\n{bad}\n").into_bytes(), &SyncCursor::default()).unwrap_err();
+    let before = stored(&b);
+    let values = vec![serde_json::from_str(good).unwrap(), serde_json::from_str(bad).unwrap()];
+    let eb_err = b.commit_sync_page_resources(eb, "Observation", values, &SyncCursor::default()).unwrap_err();
+    assert_eq!(ea_err.to_string(), eb_err.to_string());
+    assert!(eb_err.to_string().contains("line 2"), "{eb_err}");
+    assert_eq!(stored(&b), before);
+    assert_eq!(b.sync_cursor(eb, "Observation").unwrap(), cursor, "the cursor stays with the last good page");
+    // An empty page only moves the cursor.
+    let r = b.commit_sync_page_resources(eb, "Observation", Vec::new(), &SyncCursor::default()).unwrap();
+    assert_eq!((r.new, r.resources), (0, 0));
+    assert_eq!(b.sync_cursor(eb, "Observation").unwrap(), SyncCursor::default());
+}
+
 /// Regression (the first sync of 50k resources took 136 s instead of 18 s): committing a sync
 /// page asked `records` whether the person had records from another source, which scanned all
 /// of the person's records once per page. A page's cost must not grow with the record's size.

@@ -211,29 +211,60 @@ pub fn fts_tokens(text: &str) -> String {
 }
 
 /// [`fts_tokens`] without repeats (the index keeps no counts, so a repeat is only work).
+///
+/// The same tokens as `fts_tokens`, sorted, without the intermediate folded string: ASCII and
+/// the CJK ideographs (U+4E00..=U+9FFF: all letters, their own lower case) are folded and
+/// classified without Unicode tables; every other character goes through `char::to_lowercase`
+/// and `char::is_alphanumeric` as in [`fold`].
 pub fn fts_token_set(text: &str) -> String {
-    let folded = fold(text);
-    let mut pairs: Vec<(char, char)> = Vec::with_capacity(folded.len());
+    // a pair of characters as one integer: sorts as the (char, char) tuple does
+    let mut pairs: Vec<u64> = Vec::with_capacity(text.len());
     let mut prev: Option<char> = None;
-    for c in folded.chars() {
-        if c.is_alphanumeric() {
-            if let Some(p) = prev {
-                pairs.push((p, c));
+    let mut push = |c: char, prev: &mut Option<char>| {
+        if is_alphanumeric_fast(c) {
+            if let Some(p) = *prev {
+                pairs.push((p as u64) << 32 | c as u64);
             }
-            prev = Some(c);
+            *prev = Some(c);
         } else {
-            prev = None;
+            *prev = None;
+        }
+    };
+    for c in text.chars() {
+        if c.is_ascii() {
+            push(c.to_ascii_lowercase(), &mut prev);
+        } else if is_plain_ideograph(c) {
+            push(c, &mut prev);
+        } else {
+            for l in c.to_lowercase() {
+                push(l, &mut prev);
+            }
         }
     }
     pairs.sort_unstable();
     pairs.dedup();
     let mut out = String::with_capacity(pairs.len() * 7);
-    for (a, b) in pairs {
-        out.push(a);
-        out.push(b);
+    for p in pairs {
+        out.push(char::from_u32((p >> 32) as u32).expect("a char"));
+        out.push(char::from_u32(p as u32).expect("a char"));
         out.push(' ');
     }
     out
+}
+
+/// CJK Unified Ideographs: letters (so alphanumeric) without case.
+#[inline]
+fn is_plain_ideograph(c: char) -> bool {
+    ('\u{4E00}'..='\u{9FFF}').contains(&c)
+}
+
+#[inline]
+fn is_alphanumeric_fast(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric()
+    } else {
+        is_plain_ideograph(c) || c.is_alphanumeric()
+    }
 }
 
 /// The tokens a search term must all match (see [`fts_tokens`]), de-duplicated; empty when the
@@ -505,6 +536,46 @@ mod tests {
             "valueTime": "09:30:00"
         });
         assert_eq!(text(&r), "血圧\n山崎 翔太\n2024-05 was fine\n");
+    }
+
+    /// The token set as first written: fold the whole text, pair, sort, dedup.
+    fn token_set_reference(text: &str) -> String {
+        let folded = fold(text);
+        let mut pairs: Vec<(char, char)> = Vec::new();
+        let mut prev: Option<char> = None;
+        for c in folded.chars() {
+            if c.is_alphanumeric() {
+                if let Some(p) = prev {
+                    pairs.push((p, c));
+                }
+                prev = Some(c);
+            } else {
+                prev = None;
+            }
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        pairs.iter().map(|(a, b)| format!("{a}{b} ")).collect()
+    }
+
+    #[test]
+    fn the_fast_token_set_is_the_folded_one() {
+        // the ideograph block is all letters without case, as the fast path assumes
+        for c in ('\u{4E00}'..='\u{9FFF}').filter(|c| is_plain_ideograph(*c)) {
+            assert!(c.is_alphanumeric(), "{c:?}");
+            assert_eq!(c.to_lowercase().collect::<String>(), c.to_string(), "{c:?}");
+        }
+        for t in ["", "a", "İstanbul ΣΊΣΥΦΟΣ ẞ ǅ", "収縮期血圧 血圧 HbA1c", "2型糖尿病 ＨｂＡ１ｃ 7.2 %", "ｶﾀｶﾅ・カタカナー ㋿ ⅧⅨ", "x\u{10FFFF}y\u{1F600}z"] {
+            assert_eq!(fts_token_set(t), token_set_reference(t), "{t}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_fast_token_set_matches_the_reference(t in "\\PC{0,40}", u in "[a-zA-Z0-9 ぁ-ゟ一-龥ＡＢｃ１İẞΣ.-]{0,40}") {
+            proptest::prop_assert_eq!(fts_token_set(&t), token_set_reference(&t));
+            proptest::prop_assert_eq!(fts_token_set(&u), token_set_reference(&u));
+        }
     }
 
     #[test]

@@ -334,6 +334,12 @@ fn json_error(e: serde_json::Error, at: Position) -> ReadError {
     }
 }
 
+/// One resource that arrived already parsed (a sync page's entry), checked as a line of NDJSON
+/// is: an object with a valid `resourceType` and `id`. `at` names it in errors.
+pub fn item_from_value(value: Value, at: Position) -> Result<Item, ReadError> {
+    to_item(value, at, None)
+}
+
 /// Turns one parsed value into an [`Item`], checking what every resource needs.
 fn to_item(value: Value, at: Position, full_url: Option<String>) -> Result<Item, ReadError> {
     let Value::Object(obj) = &value else {

@@ -346,7 +346,7 @@ impl<V: VaultAccess> Session<'_, V> {
         let mut pass_max = if cursor.next_url.is_some() { cursor.pass_max.clone() } else { None };
         loop {
             let bundle = self.fetch(&url)?;
-            let page = read_page(&self.ep.name, &bundle, rtype, patient)?;
+            let page = read_page(&self.ep.name, bundle, rtype, patient)?;
             let next = match page.next.as_deref() {
                 None => None,
                 Some(n) => match url::Url::parse(n).or_else(|_| url.join(n)) {
@@ -355,7 +355,7 @@ impl<V: VaultAccess> Session<'_, V> {
                         let origin = n.origin().ascii_serialization();
                         // Keep this page; the next sync starts the pass again from `since`.
                         let c = SyncCursor { since: cursor.since.clone(), next_url: None, pass_max: None };
-                        self.commit(rtype, page.ndjson, &c, page.received, page.refused, tr, report)?;
+                        self.commit(rtype, page.resources, &c, page.received, page.refused, tr, report)?;
                         return Err(SyncError::ForeignLink { endpoint: self.ep.name.clone(), origin });
                     }
                     Err(_) => return Err(SyncError::Garbage { endpoint: self.ep.name.clone(), what: "a next-page link that is not a URL".into() }),
@@ -366,7 +366,7 @@ impl<V: VaultAccess> Session<'_, V> {
                 Some(n) => SyncCursor { since: cursor.since.clone(), next_url: Some(n.to_string()), pass_max: pass_max.clone() },
                 None => SyncCursor { since: later(cursor.since.clone(), pass_max.clone()), next_url: None, pass_max: None },
             };
-            self.commit(rtype, page.ndjson, &new_cursor, page.received, page.refused, tr, report)?;
+            self.commit(rtype, page.resources, &new_cursor, page.received, page.refused, tr, report)?;
             progress(&Progress { endpoint_id: self.ep.id, endpoint: self.ep.name.clone(), rtype: rtype.to_owned(), pages: tr.pages, received: tr.received });
             match next {
                 Some(n) => url = n,
@@ -379,14 +379,14 @@ impl<V: VaultAccess> Session<'_, V> {
     fn commit(
         &mut self,
         rtype: &str,
-        ndjson: Vec<u8>,
+        resources: Vec<Value>,
         cursor: &SyncCursor,
         received: u64,
         refused: Vec<String>,
         tr: &mut TypeReport,
         report: &mut EndpointReport,
     ) -> Result<()> {
-        let r = self.vault.with(|v| v.commit_sync_page(self.ep.id, rtype, ndjson, cursor))??;
+        let r = self.vault.with(|v| v.commit_sync_page_resources(self.ep.id, rtype, resources, cursor))??;
         tr.pages += 1;
         tr.received += received;
         tr.new += r.new;
@@ -458,8 +458,9 @@ pub fn later(a: Option<String>, b: Option<String>) -> Option<String> {
 /// One page, checked (IO-free).
 #[derive(Debug, Default)]
 pub struct Page {
-    /// The accepted resources, one JSON per line, exactly as received.
-    pub ndjson: Vec<u8>,
+    /// The accepted resources, as received (key order and decimal text kept), taken out of the
+    /// page's Bundle: the import stores them without parsing them again.
+    pub resources: Vec<Value>,
     pub accepted: u64,
     /// Resources the server sent (accepted or refused).
     pub received: u64,
@@ -468,8 +469,9 @@ pub struct Page {
     pub next: Option<String>,
 }
 
-/// Checks a search-result page: a Bundle whose resources belong to `patient`.
-pub fn read_page(name: &str, bundle: &Value, rtype: &str, patient: &str) -> Result<Page> {
+/// Checks a search-result page: a Bundle whose resources belong to `patient`. The accepted
+/// resources are moved out of `bundle`.
+pub fn read_page(name: &str, mut bundle: Value, rtype: &str, patient: &str) -> Result<Page> {
     let garbage = |what: String| SyncError::Garbage { endpoint: name.to_owned(), what };
     let found = bundle.get("resourceType").and_then(Value::as_str);
     if found != Some("Bundle") {
@@ -485,13 +487,13 @@ pub fn read_page(name: &str, bundle: &Value, rtype: &str, patient: &str) -> Resu
             return Err(garbage(format!("a {t} Bundle where a search result was expected")));
         }
     }
-    let mut page = Page { next: next_link(bundle), ..Default::default() };
-    let entries = match bundle.get("entry") {
+    let mut page = Page { next: next_link(&bundle), ..Default::default() };
+    let entries = match bundle.get_mut("entry") {
         None | Some(Value::Null) => return Ok(page),
         Some(Value::Array(a)) => a,
         Some(_) => return Err(garbage("a Bundle whose entry is not a list".into())),
     };
-    for (i, e) in entries.iter().enumerate() {
+    for (i, e) in entries.iter_mut().enumerate() {
         let Some(res) = e.get("resource") else {
             return Err(garbage(format!("Bundle entry {i} has no resource")));
         };
@@ -516,11 +518,11 @@ pub fn read_page(name: &str, bundle: &Value, rtype: &str, patient: &str) -> Resu
             page.refused.push(format!("{t}/{id}: {other}"));
             continue;
         }
-        serde_json::to_writer(&mut page.ndjson, res).map_err(|e| garbage(e.to_string()))?;
-        page.ndjson.push(b'\n');
-        page.accepted += 1;
         let lu = res.pointer("/meta/lastUpdated").and_then(Value::as_str).map(str::to_owned);
         page.max_last_updated = later(page.max_last_updated.take(), lu);
+        page.accepted += 1;
+        let res = e.get_mut("resource").map(Value::take).expect("checked above");
+        page.resources.push(res);
     }
     Ok(page)
 }
@@ -636,7 +638,7 @@ mod tests {
             ],
             Some("http://h/fhir/Observation?page=2"),
         );
-        let p = read_page("H", &b, "Observation", "p1").unwrap();
+        let p = read_page("H", b, "Observation", "p1").unwrap();
         assert_eq!(p.accepted, 1);
         assert_eq!(p.received, 5);
         assert_eq!(p.refused.len(), 4, "{:?}", p.refused);
@@ -645,7 +647,8 @@ mod tests {
         assert!(p.refused[2].contains("no valid id"));
         assert!(p.refused[3].starts_with("Condition/c1"));
         // Exactly as received: key order and decimal text kept.
-        assert_eq!(String::from_utf8(p.ndjson).unwrap(), "{\"resourceType\":\"Observation\",\"id\":\"o1\",\"meta\":{\"lastUpdated\":\"2024-05-01T10:00:00.000+09:00\"},\"subject\":{\"reference\":\"Patient/p1\"},\"valueQuantity\":{\"value\":1.50}}\n");
+        assert_eq!(p.resources.len(), 1);
+        assert_eq!(serde_json::to_string(&p.resources[0]).unwrap() + "\n", "{\"resourceType\":\"Observation\",\"id\":\"o1\",\"meta\":{\"lastUpdated\":\"2024-05-01T10:00:00.000+09:00\"},\"subject\":{\"reference\":\"Patient/p1\"},\"valueQuantity\":{\"value\":1.50}}\n");
         assert_eq!(p.max_last_updated.as_deref(), Some("2024-05-01T10:00:00.000+09:00"));
         assert_eq!(p.next.as_deref(), Some("http://h/fhir/Observation?page=2"));
     }
@@ -653,7 +656,7 @@ mod tests {
     #[test]
     fn a_patient_page_accepts_only_the_signed_in_patient() {
         let b = bundle(vec![json!({"resourceType": "Patient", "id": "p1"}), json!({"resourceType": "Patient", "id": "p2"})], None);
-        let p = read_page("H", &b, "Patient", "p1").unwrap();
+        let p = read_page("H", b, "Patient", "p1").unwrap();
         assert_eq!((p.accepted, p.refused.len()), (1, 1));
         assert_eq!(p.next, None);
     }
@@ -668,7 +671,7 @@ mod tests {
             (json!({"resourceType": "Bundle", "type": "searchset", "entry": [{"fullUrl": "x"}]}), "entry 0 has no resource"),
             (json!({"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {"id": "x"}}]}), "no resourceType"),
         ] {
-            let e = read_page("H", &v, "Observation", "p1").unwrap_err();
+            let e = read_page("H", v, "Observation", "p1").unwrap_err();
             assert_eq!(e.code(), "bad_reply");
             assert!(e.to_string().contains(want), "{e}");
         }
