@@ -16,6 +16,20 @@ fn pass() -> SecretString {
     SecretString::from(PASS)
 }
 
+/// "Me" and an open endpoint for them (patient p1), as the sync-page tests need.
+fn open_endpoint(v: &mut Vault) -> crate::Endpoint {
+    let person = v.add_person("Me", Some("self"), &[]).unwrap();
+    v.add_endpoint(&NewEndpoint {
+        name: "H".into(),
+        base_url: "http://127.0.0.1:1000/fhir".into(),
+        person_id: person,
+        facility: None,
+        patient_id: Some("p1".into()),
+        auth: EndpointAuth::Open,
+    })
+    .unwrap()
+}
+
 fn new_vault() -> (tempfile::TempDir, PathBuf, Vault) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("vault");
@@ -601,17 +615,7 @@ fn a_parsed_sync_page_is_stored_as_its_ndjson_would_be() {
     ];
     let setup = || {
         let (tmp, dir, mut v) = new_vault();
-        let person = v.add_person("Me", Some("self"), &[]).unwrap();
-        let ep = v
-            .add_endpoint(&NewEndpoint {
-                name: "H".into(),
-                base_url: "http://127.0.0.1:1000/fhir".into(),
-                person_id: person,
-                facility: None,
-                patient_id: Some("p1".into()),
-                auth: EndpointAuth::Open,
-            })
-            .unwrap();
+        let ep = open_endpoint(&mut v);
         (tmp, dir, v, ep.id)
     };
     let stored = |v: &Vault| -> Vec<(String, Option<String>, i64, String)> {
@@ -663,17 +667,7 @@ fn a_sync_page_costs_the_same_whatever_the_records_size() {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::Arc;
     let (_tmp, _dir, mut v) = new_vault();
-    let person = v.add_person("Me", Some("self"), &[]).unwrap();
-    let ep = v
-        .add_endpoint(&NewEndpoint {
-            name: "H".into(),
-            base_url: "http://127.0.0.1:1000/fhir".into(),
-            person_id: person,
-            facility: None,
-            patient_id: Some("p1".into()),
-            auth: EndpointAuth::Open,
-        })
-        .unwrap();
+    let ep = open_endpoint(&mut v);
     let page = |from: usize, n: usize| -> Vec<u8> {
         (from..from + n)
             .map(|i| {
