@@ -678,7 +678,7 @@ pub fn render(r: &mut String, o: &Opts, res: &std::result::Result<Option<SyncRes
         Some(sc) => {
             let server = secs(sc) / secs(s.first.run.wall);
             let who = if server > client { "the server, not Techo" } else { "Techo, not the server" };
-            format!("**Bottleneck: {who}.** During the first sync the server was busy {:.0}% of the wall time and Techo {:.0}% (each request waits for its page, so the two add up rather than overlap).", server * 100.0, client * 100.0)
+            format!("**Bottleneck: {who}.** During the first sync the server was busy {:.0}% of the wall time and Techo {:.0}% (Techo fetches the next page while it commits one, on more than one core, so its share can pass 100%).", server * 100.0, client * 100.0)
         }
         None => format!("Bottleneck: unknown (no /proc to read the server's CPU); Techo was busy {:.0}% of the wall time.", client * 100.0),
     };

@@ -14,6 +14,8 @@
 //!   sign-in" (what was pulled stays). Retries of transient failures: [`crate::http`].
 //! - One thread per endpoint; a failing endpoint never stops the others; requests per host are
 //!   bounded ([`crate::http::HttpOptions::per_host`]).
+//! - Pages are pipelined: page k+1 is fetched and checked while page k is committed (one
+//!   commit at a time, in page order), so the server's time and the vault's overlap.
 
 use crate::error::{Result, SyncError};
 use crate::http::{Fetched, Http, HttpOptions};
@@ -344,61 +346,90 @@ impl<V: VaultAccess> Session<'_, V> {
             None => first_page(&self.ep.name, &self.ep.base_url, rtype, patient, cursor.since.as_deref(), opts.page_size)?,
         };
         let mut pass_max = if cursor.next_url.is_some() { cursor.pass_max.clone() } else { None };
-        loop {
-            let bundle = self.fetch(&url)?;
-            let page = read_page(&self.ep.name, bundle, rtype, patient)?;
-            let next = match page.next.as_deref() {
-                None => None,
-                Some(n) => match url::Url::parse(n).or_else(|_| url.join(n)) {
-                    Ok(n) if same_origin(&n, &base) => Some(n),
-                    Ok(n) => {
-                        let origin = n.origin().ascii_serialization();
-                        // Keep this page; the next sync starts the pass again from `since`.
-                        let c = SyncCursor { since: cursor.since.clone(), next_url: None, pass_max: None };
-                        self.commit(rtype, page.resources, &c, page.received, page.refused, tr, report)?;
-                        return Err(SyncError::ForeignLink { endpoint: self.ep.name.clone(), origin });
+        // Pages are pipelined: while page k is committed (on a helper thread), page k+1 is
+        // fetched and checked here, so the server's time and the vault's overlap instead of
+        // adding up. Commits stay in page order, each with its own cursor, and page k+1 is
+        // committed only after page k's commit has returned: a sync stopped anywhere still
+        // resumes after the last stored page. (A token refresh during a fetch waits for the
+        // vault like any other step.)
+        let vault = self.vault;
+        let ep_id = self.ep.id;
+        let ep_name = self.ep.name.clone();
+        std::thread::scope(|s| {
+            let mut in_flight: Option<std::thread::ScopedJoinHandle<'_, Result<Stored>>> = None;
+            // Waits for the page being committed and counts it (its error comes first).
+            let settle = |in_flight: &mut Option<std::thread::ScopedJoinHandle<'_, Result<Stored>>>, tr: &mut TypeReport, report: &mut EndpointReport| -> Result<()> {
+                let Some(h) = in_flight.take() else { return Ok(()) };
+                let stored = h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+                stored.tally(tr, report);
+                progress(&Progress { endpoint_id: ep_id, endpoint: ep_name.clone(), rtype: rtype.to_owned(), pages: tr.pages, received: tr.received });
+                Ok(())
+            };
+            loop {
+                let fetched = self.fetch(&url).and_then(|bundle| read_page(&self.ep.name, bundle, rtype, patient));
+                settle(&mut in_flight, tr, report)?;
+                let page = fetched?;
+                let next = match page.next.as_deref() {
+                    None => None,
+                    Some(n) => match url::Url::parse(n).or_else(|_| url.join(n)) {
+                        Ok(n) if same_origin(&n, &base) => Some(n),
+                        Ok(n) => {
+                            let origin = n.origin().ascii_serialization();
+                            // Keep this page; the next sync starts the pass again from `since`.
+                            let c = SyncCursor { since: cursor.since.clone(), next_url: None, pass_max: None };
+                            store(vault, ep_id, rtype, page, c)?.tally(tr, report);
+                            return Err(SyncError::ForeignLink { endpoint: self.ep.name.clone(), origin });
+                        }
+                        Err(_) => return Err(SyncError::Garbage { endpoint: self.ep.name.clone(), what: "a next-page link that is not a URL".into() }),
+                    },
+                };
+                pass_max = later(pass_max, page.max_last_updated.clone());
+                let new_cursor = match &next {
+                    Some(n) => SyncCursor { since: cursor.since.clone(), next_url: Some(n.to_string()), pass_max: pass_max.clone() },
+                    None => SyncCursor { since: later(cursor.since.clone(), pass_max.clone()), next_url: None, pass_max: None },
+                };
+                match next {
+                    Some(n) => {
+                        in_flight = Some(s.spawn(move || store(vault, ep_id, rtype, page, new_cursor)));
+                        url = n;
                     }
-                    Err(_) => return Err(SyncError::Garbage { endpoint: self.ep.name.clone(), what: "a next-page link that is not a URL".into() }),
-                },
-            };
-            pass_max = later(pass_max, page.max_last_updated.clone());
-            let new_cursor = match &next {
-                Some(n) => SyncCursor { since: cursor.since.clone(), next_url: Some(n.to_string()), pass_max: pass_max.clone() },
-                None => SyncCursor { since: later(cursor.since.clone(), pass_max.clone()), next_url: None, pass_max: None },
-            };
-            self.commit(rtype, page.resources, &new_cursor, page.received, page.refused, tr, report)?;
-            progress(&Progress { endpoint_id: self.ep.id, endpoint: self.ep.name.clone(), rtype: rtype.to_owned(), pages: tr.pages, received: tr.received });
-            match next {
-                Some(n) => url = n,
-                None => return Ok(()),
+                    None => {
+                        store(vault, ep_id, rtype, page, new_cursor)?.tally(tr, report);
+                        progress(&Progress { endpoint_id: ep_id, endpoint: self.ep.name.clone(), rtype: rtype.to_owned(), pages: tr.pages, received: tr.received });
+                        return Ok(());
+                    }
+                }
             }
-        }
+        })
     }
+}
 
-    #[allow(clippy::too_many_arguments)]
-    fn commit(
-        &mut self,
-        rtype: &str,
-        resources: Vec<Value>,
-        cursor: &SyncCursor,
-        received: u64,
-        refused: Vec<String>,
-        tr: &mut TypeReport,
-        report: &mut EndpointReport,
-    ) -> Result<()> {
-        let r = self.vault.with(|v| v.commit_sync_page_resources(self.ep.id, rtype, resources, cursor))??;
+/// A page as stored: what the import made of it, and what the page check refused.
+struct Stored {
+    import: techo_core::ImportReport,
+    received: u64,
+    refused: Vec<String>,
+}
+
+impl Stored {
+    fn tally(self, tr: &mut TypeReport, report: &mut EndpointReport) {
         tr.pages += 1;
-        tr.received += received;
-        tr.new += r.new;
-        tr.updated += r.updated;
-        tr.unchanged += r.unchanged;
-        tr.merged += r.merged;
-        tr.refused += refused.len() as u64;
+        tr.received += self.received;
+        tr.new += self.import.new;
+        tr.updated += self.import.updated;
+        tr.unchanged += self.import.unchanged;
+        tr.merged += self.import.merged;
+        tr.refused += self.refused.len() as u64;
         if report.refused.len() < 1000 {
-            report.refused.extend(refused);
+            report.refused.extend(self.refused);
         }
-        Ok(())
     }
+}
+
+/// Commits a checked page with its cursor, in one transaction.
+fn store<V: VaultAccess>(vault: &V, ep_id: i64, rtype: &str, page: Page, cursor: SyncCursor) -> Result<Stored> {
+    let import = vault.with(|v| v.commit_sync_page_resources(ep_id, rtype, page.resources, &cursor))??;
+    Ok(Stored { import, received: page.received, refused: page.refused })
 }
 
 /// The cursor and report key of a pass over `Patient/{id}/$everything`.
@@ -697,5 +728,113 @@ mod tests {
         assert_eq!(later(s("2024-05-01T10:00:00+09:00"), s("2024-05-01T00:59:59Z")), s("2024-05-01T10:00:00+09:00"));
         assert_eq!(later(None, s("x")), s("x"));
         assert_eq!(later(s("2024-01-01T00:00:00Z"), None), s("2024-01-01T00:00:00Z"));
+    }
+}
+
+/// The page pipeline, seen from the server: while a page is being committed, the next page is
+/// already being fetched; and commits still happen one at a time, in page order, so the vault
+/// ends up holding exactly what the server sent.
+#[cfg(test)]
+mod pipeline_tests {
+    use super::*;
+    use secrecy::SecretString;
+    use serde_json::json;
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use techo_core::{EndpointAuth, NewEndpoint};
+
+    const PAGES: usize = 6;
+    const PER_PAGE: usize = 20;
+
+    /// A loopback FHIR server with `PAGES` pages of Observations for patient p1, each page
+    /// linking the next; counts the requests it has answered.
+    fn serve(answered: Arc<AtomicUsize>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}/fhir", listener.local_addr().unwrap());
+        let base2 = base.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                let mut line = String::new();
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).map_or(true, |n| n == 0) || h == "\r\n" {
+                        break;
+                    }
+                }
+                let page: usize = line.split("page=").nth(1).and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next()).and_then(|s| s.parse().ok()).unwrap_or(0);
+                let entries: Vec<Value> = (0..PER_PAGE)
+                    .map(|i| {
+                        let n = page * PER_PAGE + i;
+                        json!({"resource": {"resourceType": "Observation", "id": format!("o{n}"), "status": "final",
+                            "meta": {"versionId": "1", "lastUpdated": format!("2026-01-01T00:00:{:02}Z", n % 60)},
+                            "code": {"text": "weight"}, "subject": {"reference": "Patient/p1"}, "valueQuantity": {"value": n}}})
+                    })
+                    .collect();
+                let mut bundle = json!({"resourceType": "Bundle", "type": "searchset", "entry": entries});
+                if page + 1 < PAGES {
+                    bundle["link"] = json!([{"relation": "next", "url": format!("{base2}/Observation?patient=p1&page={}", page + 1)}]);
+                }
+                let body = bundle.to_string();
+                answered.fetch_add(1, Ordering::SeqCst);
+                let _ = write!(conn, "HTTP/1.1 200 OK\r\nContent-Type: application/fhir+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+            }
+        });
+        base
+    }
+
+    /// The vault, slowed down: each step takes 400 ms more, and notes whether the server
+    /// answered a request meanwhile.
+    struct SlowVault {
+        inner: Mutex<Vault>,
+        answered: Arc<AtomicUsize>,
+        steps: Mutex<Vec<bool>>,
+    }
+
+    impl VaultAccess for SlowVault {
+        fn with<R>(&self, f: impl FnOnce(&mut Vault) -> R) -> std::result::Result<R, techo_core::Error> {
+            let before = self.answered.load(Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(400));
+            let r = self.inner.with(f);
+            let during = self.answered.load(Ordering::SeqCst) > before;
+            self.steps.lock().unwrap().push(during);
+            r
+        }
+    }
+
+    #[test]
+    fn the_next_page_is_fetched_while_a_page_is_committed_and_every_page_is_stored_once() {
+        let answered = Arc::new(AtomicUsize::new(0));
+        let base = serve(answered.clone());
+        let tmp = tempfile::tempdir().unwrap();
+        let (mut v, _) = Vault::create(&tmp.path().join("vault"), &SecretString::from("correct horse battery"), None).unwrap();
+        let person = v.add_person("Me", Some("self"), &[]).unwrap();
+        let ep = v
+            .add_endpoint(&NewEndpoint { name: "H".into(), base_url: base, person_id: person, facility: None, patient_id: Some("p1".into()), auth: EndpointAuth::Open })
+            .unwrap();
+        let vault = SlowVault { inner: Mutex::new(v), answered: answered.clone(), steps: Mutex::new(Vec::new()) };
+        let http = Http::new(HttpOptions::default()).unwrap();
+        let opts = SyncOptions { types: Some(vec!["Observation".into()]), everything: false, ..SyncOptions::default() };
+        let report = sync_one(&vault, &http, ep, &opts, &|_| {});
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        let t = &report.types["Observation"];
+        assert_eq!((t.pages, t.received, t.new), (PAGES as u64, (PAGES * PER_PAGE) as u64, (PAGES * PER_PAGE) as u64));
+        assert_eq!(answered.load(Ordering::SeqCst), PAGES, "one request per page");
+        // Pages 1..PAGES-1 are committed while the next page is fetched (the last page has no
+        // next). A sequential sync would have the server idle during every vault step.
+        let overlapped = vault.steps.lock().unwrap().iter().filter(|d| **d).count();
+        assert!(overlapped >= (PAGES - 1) / 2, "only {overlapped} of {} page commits overlapped a fetch", PAGES - 1);
+        let mut v = vault.inner.into_inner().unwrap();
+        assert_eq!(v.stats().unwrap().resources, (PAGES * PER_PAGE) as u64);
+        // the cursor moved past the whole pass
+        let c = v.sync_cursor(report.endpoint_id, "Observation").unwrap();
+        assert!(c.next_url.is_none() && c.since.is_some(), "the pass ended with its cursor");
+        let _ = &mut v;
     }
 }
