@@ -3,7 +3,9 @@
 //! (a) import throughput of a large one-person record (a single Bundle made by techo-gen)
 //!     into an encrypted, indexed vault, by running the real `techo` CLI as a child process;
 //! (b) a baseline in the same run: the `sqlite3` CLI loading the same file into one plaintext
-//!     table with `json_each`, in one transaction;
+//!     table with `json_each`, in one transaction; and (a′) the floors: the same load through
+//!     the bundled SQLCipher, plaintext, encrypted, then encrypted with WAL and FULL syncs
+//!     ([`floor`]) — what the required storage costs with none of Techo's own work;
 //! (c) the peak RSS of the Techo import at that size and at a bigger file;
 //! (d) query latency (timeline page, full-text search) on a big vault, in-process through
 //!     techo-core;
@@ -11,7 +13,8 @@
 //!     headers) through `techo vitals import`, rows/s, then the same file again (must add 0);
 //! (f) sync: `techo sync` pulling a big record from a loopback FHIR peer (Medplum under node,
 //!     `tests/peers/fhir-server.mjs`) vs a plain HTTP client fetching the same pages, with the
-//!     client's CPU share of wall time ([`sync`]).
+//!     client's CPU share of wall time ([`sync`]), and (f′) the floors: the plain client storing
+//!     each page's text with a cursor, plaintext and encrypted.
 //!
 //! It prints a Markdown report and writes it to `target/bench/report.md`. Output holds counts
 //! and timings only. Run it through `scripts/bench.sh`, which builds what it needs.
@@ -27,6 +30,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use secrecy::SecretString;
 use techo_gen::{GenConfig, GenFormat};
 
+mod floor;
 mod sync;
 
 /// The bench vaults' passphrase (synthetic data only).
@@ -192,7 +196,7 @@ impl Techo {
 }
 
 /// A finished child: wall time and its own peak RSS.
-struct Run {
+pub(crate) struct Run {
     wall: Duration,
     max_rss_kb: u64,
     /// user + system CPU time of the child
@@ -208,7 +212,7 @@ fn run_measured(cmd: &mut Command, stdin: &str, log: &Path) -> Result<Run> {
 }
 
 /// [`run_measured`] with stdout to `stdout` and stderr to `log`.
-fn run_measured_split(cmd: &mut Command, stdin: &str, stdout: &Path, log: &Path) -> Result<Run> {
+pub(crate) fn run_measured_split(cmd: &mut Command, stdin: &str, stdout: &Path, log: &Path) -> Result<Run> {
     let out = File::create(stdout).with_context(|| format!("creating {}", stdout.display()))?;
     let err = File::create(log).with_context(|| format!("creating {}", log.display()))?;
     spawn_measured(cmd, stdin, out, err, log)
@@ -347,6 +351,10 @@ struct ImportResult {
     vault_bytes: u64,
     baseline: Option<(Run, u64)>,
     baseline_err: Option<String>,
+    /// The storage floors (with the baseline only): the same load, in-process, one step of
+    /// the vault's set-up at a time.
+    floors: Vec<floor::ImportFloor>,
+    floor_err: Option<String>,
 }
 
 impl ImportResult {
@@ -389,6 +397,8 @@ fn import_once(o: &Opts, techo: &Techo, label: &str, file: &Path, resources: u64
         vault_bytes,
         baseline: None,
         baseline_err: None,
+        floors: Vec::new(),
+        floor_err: None,
     };
     if with_baseline {
         say(format!("[{label}] baseline: sqlite3 json_each load"));
@@ -400,6 +410,20 @@ fn import_once(o: &Opts, techo: &Techo, label: &str, file: &Path, resources: u64
             Err(e) => {
                 say(format!("[{label}]   baseline failed: {e:#}"));
                 res.baseline_err = Some(format!("{e:#}"));
+            }
+        }
+        for store in floor::Store::ALL {
+            say(format!("[{label}] floor: {}", store.label()));
+            match floor::import_floor(file, &o.work.join(format!("floor-{label}.db")), store, &logs.join(format!("{label}-floor.log"))) {
+                Ok(f) => {
+                    say(format!("[{label}]   {:.2} s", secs(f.run.wall)));
+                    res.floors.push(f);
+                }
+                Err(e) => {
+                    say(format!("[{label}]   floor failed: {e:#}"));
+                    res.floor_err = Some(format!("{e:#}"));
+                    break;
+                }
             }
         }
     }
@@ -666,6 +690,8 @@ fn render(
         }
     }
 
+    render_floors(&mut r, imports);
+
     let _ = writeln!(r, "\n## (c) Peak RSS of the import\n");
     let _ = writeln!(r, "| record | file | Techo peak RSS | sqlite3 baseline peak RSS | goal < {GOAL_RSS_MB:.0} MB |");
     let _ = writeln!(r, "|---|---|---|---|---|");
@@ -745,9 +771,53 @@ fn render(
     r
 }
 
+/// (a′): the storage floors beside the baseline and Techo, for the records that had a baseline.
+fn render_floors(r: &mut String, imports: &[ImportResult]) {
+    for i in imports.iter().filter(|i| !i.floors.is_empty() || i.floor_err.is_some()) {
+        let Some(base) = i.base_rate() else { continue };
+        let _ = writeln!(r, "\n### (a′) Where the time goes: the required storage alone, {} resources\n", i.resources);
+        let _ = writeln!(r, "The same file loaded the baseline's way (`json_each` over the Bundle's text, one table of resource text, one transaction) by a child process (`techo-bench --floor-import`) through the bundled SQLCipher Techo uses, adding one requirement of the vault at a time. No parsing, checking, indexes, full text, provenance or de-duplication: what the storage costs by itself. Time = reading the file, loading, committing and closing (a WAL is checkpointed on close, as in `techo import`). A raw key: no KDF.\n");
+        let _ = writeln!(r, "| storage | time | res/s | CPU | peak RSS | file size | vs sqlite3 baseline (goal for Techo ≥ {GOAL_RATIO}) |");
+        let _ = writeln!(r, "|---|---|---|---|---|---|---|");
+        if let Some((b, _)) = &i.baseline {
+            let _ = writeln!(r, "| `sqlite3` CLI baseline (a, b) | {:.2} s | {base:.0} | {:.2} s | {:.1} MiB | – | 1.00 |", secs(b.wall), secs(b.cpu), mb(b.max_rss_kb));
+        }
+        for f in &i.floors {
+            let _ = writeln!(r, "| {} | {:.2} s | {:.0} | {:.2} s | {:.1} MiB | {} | {:.2} |", f.store.label(), secs(f.run.wall), f.rate(), secs(f.run.cpu), mb(f.run.max_rss_kb), human_bytes(f.bytes), f.rate() / base);
+        }
+        let _ = writeln!(r, "| **Techo import** (parsing, checks, the records and their 3 indexes, provenance and its 2, codes, identifiers, full text, de-duplication; an Argon2id unlock and process start) | {:.2} s | {:.0} | {:.2} s | {:.1} MiB | {} | {:.2} |", secs(i.import.wall), i.techo_rate(), secs(i.import.cpu), mb(i.import.max_rss_kb), human_bytes(i.vault_bytes), i.techo_rate() / base);
+        if let Some(e) = &i.floor_err {
+            let _ = writeln!(r, "\nFloor failed: `{e}`");
+        }
+        let find = |st| i.floors.iter().find(|f| f.store == st);
+        if let (Some(plain), Some(wal), Some((b, _))) = (find(floor::Store::Plain), find(floor::Store::EncryptedWal), &i.baseline) {
+            // the in-process load does the baseline's work through another build of SQLite: the
+            // factor between its rows is what encryption, WAL and FULL syncs cost
+            let factor = secs(wal.run.wall) / secs(plain.run.wall);
+            let floor_wall = secs(b.wall) * factor;
+            let goal_wall = i.resources as f64 / (GOAL_RATIO * base);
+            let _ = writeln!(
+                r,
+                "\nSQLCipher, WAL and FULL syncs make the same load {factor:.2}× slower (same process, same build). Applied to the sqlite3 baseline, the required storage alone takes about {floor_wall:.2} s ({:.2}× the baseline). Reaching {GOAL_RATIO}× ({goal_wall:.2} s) would leave Techo {:.2} s of wall time beyond that floor for everything it does on top, unlock included; it takes {:.2} s.",
+                secs(b.wall) / floor_wall,
+                goal_wall - floor_wall,
+                secs(i.import.wall) - floor_wall
+            );
+        }
+    }
+}
+
 // ------------------------------------------------------------------------------ main
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--floor-import") {
+        if let Err(e) = floor::child_main(&args[2..]) {
+            eprintln!("bench: floor: {e:#}");
+            std::process::exit(1);
+        }
+        return;
+    }
     match real_main() {
         Ok(code) => std::process::exit(code),
         Err(e) => {

@@ -33,6 +33,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use techo_gen::GenConfig;
 
+use crate::floor::{self, Store};
 use crate::{human_bytes, mb, run_measured, run_measured_split, say, secs, verdict, Opts, Run, Techo, PASSPHRASE};
 
 /// Goal: the client's CPU time under this share of the sync's wall time.
@@ -85,6 +86,8 @@ pub struct SyncResult {
     pub server_rss_kb: Option<u64>,
     pub warmup: Pass,
     pub baseline: Pass,
+    /// The sync floors: the plain client storing each page's text, committed with a cursor.
+    pub floors: Vec<(Store, Pass)>,
     /// `techo unlock` alone: the Argon2id cost inside every CLI run.
     pub unlock: Run,
     pub first: TechoSync,
@@ -238,7 +241,7 @@ fn cpu_delta(before: Option<Duration>, after: Option<Duration>) -> Option<Durati
 }
 
 /// user + system CPU of this process (every thread) so far.
-fn self_cpu() -> Duration {
+pub(crate) fn self_cpu() -> Duration {
     // SAFETY: rusage is plain old data, filled by getrusage.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
@@ -316,6 +319,12 @@ fn first_page(base: &str, rtype: &str, patient: &str, count: u32) -> Result<reqw
 
 /// The plain client: every search, every `next` link, nothing stored.
 fn plain_pass(http: &reqwest::blocking::Client, peer: &Peer, types: &[String], patient: &str, count: u32) -> Result<Pass> {
+    client_pass(http, peer, types, patient, count, None)
+}
+
+/// The plain client, and with `store` each page's resource texts committed with a cursor row,
+/// one transaction per page ([`floor::store_entries`]): the sync floor.
+fn client_pass(http: &reqwest::blocking::Client, peer: &Peer, types: &[String], patient: &str, count: u32, mut store: Option<&mut rusqlite::Connection>) -> Result<Pass> {
     let (cpu0, server0) = (self_cpu(), peer.cpu());
     let start = Instant::now();
     let (mut pages, mut resources, mut bytes) = (0u64, 0u64, 0u64);
@@ -332,6 +341,12 @@ fn plain_pass(http: &reqwest::blocking::Client, peer: &Peer, types: &[String], p
             }
             pages += 1;
             n += page.entry.len() as u64;
+            let next = page.link.iter().find(|l| l.relation == "next").map(|l| l.url.as_str());
+            if let Some(c) = store.as_deref_mut() {
+                let text = std::str::from_utf8(&body).with_context(|| format!("GET {}: not UTF-8", url.path()))?;
+                let stored = floor::store_entries(c, text, Some((t, next)))?;
+                anyhow::ensure!(stored == page.entry.len() as u64, "GET {}: stored {stored} of {} entries", url.path(), page.entry.len());
+            }
             match page.link.into_iter().find(|l| l.relation == "next") {
                 Some(l) => url = url.join(&l.url).with_context(|| format!("GET {}: a next link that is not a URL", url.path()))?,
                 None => break,
@@ -505,6 +520,22 @@ pub fn run(o: &Opts, techo: &Techo, node_major: u32, node_version: &str) -> Resu
         }
     }
 
+    // 2′. the floors: the same client storing what it fetches
+    let mut floors = Vec::new();
+    for store in [Store::Plain, Store::EncryptedWal] {
+        say(format!("[sync] floor: the plain client storing each page, {}", store.label()));
+        let db = dir.join("floor.db");
+        let mut c = floor::open(&db, store)?;
+        let pass = client_pass(&http, &peer, &types, &patient, o.sync_page_size, Some(&mut c))?;
+        c.close().map_err(|(_, e)| e)?;
+        say(format!("[sync]   {:.2} s, client CPU {:.2} s ({:.1}% of wall)", secs(pass.wall), secs(pass.cpu), secs(pass.cpu) / secs(pass.wall) * 100.0));
+        anyhow::ensure!(pass.resources == baseline.resources, "the floor stored {} resources; the baseline got {}", pass.resources, baseline.resources);
+        floors.push((store, pass));
+        for ext in ["", "-wal", "-shm", "-journal"] {
+            let _ = fs::remove_file(format!("{}{ext}", db.display()));
+        }
+    }
+
     // 3. Techo
     let vault = dir.join("vault");
     let stdin = format!("{PASSPHRASE}\n");
@@ -562,6 +593,7 @@ pub fn run(o: &Opts, techo: &Techo, node_major: u32, node_version: &str) -> Resu
         server_rss_kb,
         warmup,
         baseline,
+        floors,
         unlock,
         first,
         second,
@@ -635,6 +667,22 @@ pub fn render(r: &mut String, o: &Opts, res: &std::result::Result<Option<SyncRes
             server_share(p.server_cpu, p.wall)
         );
     }
+    for (store, p) in &s.floors {
+        let rate = p.resources as f64 / secs(p.wall);
+        let _ = writeln!(
+            r,
+            "| floor: the plain client storing each page's text with a cursor, {} | {} | {} | {:.2} s | {rate:.0} | {:.2} | {:.2} s | {} | {} | – | {} |",
+            store.label(),
+            p.resources,
+            p.pages,
+            secs(p.wall),
+            rate / base_rate,
+            secs(p.cpu),
+            pct(p.cpu, p.wall),
+            server_share(p.server_cpu, p.wall),
+            verdict(secs(p.cpu) / secs(p.wall) < GOAL_CPU_SHARE)
+        );
+    }
     let share = s.cpu_share();
     let _ = writeln!(
         r,
@@ -683,6 +731,18 @@ pub fn render(r: &mut String, o: &Opts, res: &std::result::Result<Option<SyncRes
         None => format!("Bottleneck: unknown (no /proc to read the server's CPU); Techo was busy {:.0}% of the wall time.", client * 100.0),
     };
     let _ = writeln!(r, "{bottleneck}\n");
+    if let Some((_, p)) = s.floors.iter().find(|(st, _)| *st == Store::Plain) {
+        let _ = writeln!(
+            r,
+            "The floors (f′) store each page's resource text the baseline's way (`json_each`, one table, the page and its cursor in one transaction) with nothing of Techo's own work: no parsing beyond the page, no checks, indexes, full text or provenance. Storing into plaintext SQLite alone already takes the client to {} of the wall time{}.\n",
+            pct(p.cpu, p.wall),
+            if secs(p.cpu) / secs(p.wall) >= GOAL_CPU_SHARE {
+                format!(": this peer serves faster than any client that stores what it receives can stay under {:.0}%", GOAL_CPU_SHARE * 100.0)
+            } else {
+                String::new()
+            }
+        );
+    }
     let _ = writeln!(
         r,
         "- Techo/baseline = {:.2}: Techo took {:.2} s more than the plain client for the same pages ({:.2} s of it the Argon2id unlock); its own report says the sync itself took {:.2} s.",

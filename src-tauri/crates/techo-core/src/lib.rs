@@ -58,7 +58,9 @@ pub use store::{
     Person, PersonSummary, ProvenanceEntry, RecordDetail, ResourceRow, SearchQuery, SourceInfo, Stats,
     TimelineCursor, TimelineQuery, VersionInfo,
 };
-pub use vault::{KeyringStatus, Unlock, Vault, DB_FILE};
+pub use vault::{KeyringStatus, Unlock, Vault, CACHE_SIZE, DB_FILE};
+/// The page size of new vaults (SQLCipher's `cipher_page_size`).
+pub use keys::PAGE_SIZE;
 pub use vitals::{
     AddOutcome, CsvWarning, DiaryRecord, EntryStatus, VitalEntry, VitalsCsvOptions, VitalsCsvReport, VitalsQuery, HOME_SOURCE_KIND,
     HOME_SOURCE_NAME, HOME_SOURCE_URI,

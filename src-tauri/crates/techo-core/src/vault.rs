@@ -101,18 +101,21 @@ fn open_db(path: &Path, key: &Key32, page_size: u32, create: bool) -> Result<Opt
     }
 }
 
+/// The page cache of a vault connection, as `PRAGMA cache_size` (negative: KiB): 32 MiB.
+pub const CACHE_SIZE: i64 = -32768;
+
 fn configure(conn: &Connection) -> Result<()> {
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(Error::Database(format!("could not switch to WAL journal (got {mode})")));
     }
-    conn.execute_batch(
+    conn.execute_batch(&format!(
         "PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
          PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -32768;
-         PRAGMA busy_timeout = 5000;",
-    )?;
+         PRAGMA cache_size = {CACHE_SIZE};
+         PRAGMA busy_timeout = 5000;"
+    ))?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }
