@@ -142,7 +142,6 @@ enum Cmd {
     },
     /// Share a person's record with a provider or a caregiver, as their consent allows (audited).
     Share(consent::ShareArgs),
-    /// Encrypted share packages with a SMART Health Link: create one (audited), open one (no vault needed).
     /// The printable summary of a person's record (HTML, Japanese or English), or with --ips the
     /// International Patient Summary as FHIR JSON. Audited as an export.
     Summary {
@@ -161,6 +160,7 @@ enum Cmd {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Encrypted share packages with a SMART Health Link: create one (audited), open one (no vault needed).
     Package {
         #[command(subcommand)]
         cmd: package::PackageCmd,
@@ -746,4 +746,25 @@ fn gen(
     };
     eprintln!("techo: generated {total} synthetic resources");
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Regression: `summary` once showed the `package` command's description and `package` none
+    /// (a doc comment on the wrong variant). Every command says what it does, in its own words.
+    #[test]
+    fn every_command_has_its_own_description() {
+        let cli = Cli::command();
+        let mut seen = std::collections::BTreeSet::new();
+        for sub in cli.get_subcommands() {
+            let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+            assert!(!about.trim().is_empty(), "`techo {}` has no description", sub.get_name());
+            assert!(seen.insert(about.clone()), "`techo {}` repeats another command's description", sub.get_name());
+        }
+        let about = |name: &str| cli.find_subcommand(name).and_then(|s| s.get_about()).map(|a| a.to_string()).unwrap_or_default();
+        assert!(about("package").contains("package") && !about("summary").contains("package"), "summary: {:?}; package: {:?}", about("summary"), about("package"));
+    }
 }
