@@ -109,3 +109,21 @@ pub(crate) fn key64(parts: &[&str]) -> i64 {
     let d = h.finalize();
     i64::from_be_bytes(d[..8].try_into().expect("8 bytes"))
 }
+
+/// Format stability: 64-bit look-up keys are stored in every vault (provenance, codes,
+/// identifiers, content keys) and recomputed for every later import; a change would make
+/// existing records unfindable. Pinned values, computed once.
+#[cfg(test)]
+mod key_stability {
+    #[test]
+    fn stored_lookup_keys_never_change() {
+        assert_eq!(super::key64(&["Observation", "https://h.example/fhir|Observation/o1"]), KEYS[0]);
+        assert_eq!(super::key64(&["8480-6"]), KEYS[1]);
+        assert_eq!(super::key64(&["Patient", "urn:oid:1.2.392.100495.20.3.51.1", "00012345"]), KEYS[2]);
+        assert_eq!(super::key64(&["高血圧症"]), KEYS[3]);
+    }
+
+    // (also computed independently: SHA-256 over the parts, each followed by a NUL byte; the
+    // first 8 bytes, big-endian, signed)
+    const KEYS: [i64; 4] = [963939078184867540, -6369013381536395415, 7706808346118722144, 8494972006060625564];
+}

@@ -445,14 +445,15 @@ impl std::io::Write for HashWriter {
 }
 
 fn canonical_object(m: &Map<String, Value>, h: &mut HashWriter, top: bool) {
-    let mut keys: Vec<&String> =
-        m.keys().filter(|k| !(top && matches!(k.as_str(), "id" | "meta" | "text"))).collect();
-    keys.sort_unstable();
+    // the members sorted by key, values alongside (keys are unique: no look-up needed)
+    let mut members: Vec<(&String, &Value)> =
+        m.iter().filter(|(k, _)| !(top && matches!(k.as_str(), "id" | "meta" | "text"))).collect();
+    members.sort_unstable_by(|a, b| a.0.cmp(b.0));
     h.0.update(b"{");
-    for k in keys {
+    for (k, v) in members {
         serde_json::to_writer(&mut *h, k).expect("hashing cannot fail");
         h.0.update(b":");
-        canonical(&m[k], h);
+        canonical(v, h);
         h.0.update(b",");
     }
     h.0.update(b"}");
@@ -605,4 +606,35 @@ mod tests {
         let r = json!({"resourceType":"Basic","id":"x","note":[{"text": "あ".repeat(10_000)}]});
         assert!(extract(&r).text.len() <= MAX_TEXT_BYTES + 1);
     }
+}
+
+/// Format stability: content hashes are stored in every vault (`records.content_hash`, and the
+/// key derived from it) and compared with those of later imports, so the hash of a given
+/// resource must never change between versions of Techo. These values were computed once and
+/// are pinned; if this test fails, the change breaks de-duplication in existing vaults.
+#[cfg(test)]
+mod stability {
+    use super::*;
+
+    fn hex(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    #[test]
+    fn content_hashes_of_stored_resources_never_change() {
+        let cases = [
+            r#"{"resourceType":"Observation","id":"o1","meta":{"versionId":"3"},"text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>"},"status":"final","code":{"coding":[{"system":"http://loinc.org","code":"8480-6","display":"収縮期血圧"}],"text":"最高血圧"},"valueQuantity":{"value":128.50,"unit":"mmHg"},"_status":{"extension":[{"url":"u","valueString":"\u0001\"q\"\\"}]},"note":[{"text":"a"},{"text":"b"}],"component":[]}"#,
+            r#"{"resourceType":"Patient","name":[{"family":"田中","given":["拓也"],"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation","valueCode":"SYL"}]}],"birthDate":"1967-05-05","active":true,"deceasedBoolean":false,"multipleBirthInteger":-2,"z":null}"#,
+            r#"{"resourceType":"Basic","nested":{"b":{"d":[1,{"y":2,"x":1e3}],"c":"\u00e9"},"a":[]},"id":"kept-out"}"#,
+        ];
+        let got: Vec<String> = cases.iter().map(|c| hex(&content_hash(&serde_json::from_str(c).unwrap()))).collect();
+        let pinned = PINNED.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(got, pinned);
+    }
+
+    const PINNED: [&str; 3] = [
+        "5ea422ef2b883f9d1d2109017346cd9af992b107fe711d3b4cbf513b548e6b82",
+        "7ee2b7b0c5c5fb92a39d67cc93517d8f5dd932d510e6b2a0ac0a14798cf68cbb",
+        "0c13238c1011e529976a0f1aab6b843dbfb6af05b2e795108aadce3a976eaf82",
+    ];
 }
