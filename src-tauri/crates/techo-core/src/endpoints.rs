@@ -461,17 +461,23 @@ impl Vault {
     /// engine parsed the HTTP body to check the page): the same import, cursor and transaction,
     /// without writing the resources out as NDJSON and parsing them again.
     pub fn commit_sync_page_resources(&mut self, id: i64, rtype: &str, resources: Vec<serde_json::Value>, cursor: &SyncCursor) -> Result<ImportReport> {
+        self.commit_sync_page_prepared(id, rtype, crate::PreparedPage::new(resources), cursor)
+    }
+
+    /// [`Vault::commit_sync_page_resources`] for a page prepared beforehand, on another thread
+    /// ([`crate::PreparedPage::new`]): this does only the database work.
+    pub fn commit_sync_page_prepared(&mut self, id: i64, rtype: &str, page: crate::PreparedPage, cursor: &SyncCursor) -> Result<ImportReport> {
         let ep = self.endpoint(id)?;
         let write_cursor = |tx: &rusqlite::Connection| write_sync_cursor(tx, id, rtype, cursor);
-        if resources.is_empty() {
+        let shown = format!("{} ({rtype} page)", ep.name);
+        if page.is_empty_and_valid() {
             let tx = self.conn.transaction()?;
             write_cursor(&tx)?;
             tx.commit()?;
             return Ok(ImportReport { file: format!("{} {rtype}", ep.name), person_id: ep.person_id, ..Default::default() });
         }
         let opts = ImportOptions { person: Some(ep.person_id), source_name: Some(ep.name.clone()) };
-        let shown = format!("{} ({rtype} page)", ep.name);
-        self.import_values_then(&shown, ENDPOINT_SOURCE_KIND, &ep.name, &ep.base_url, resources, &opts, &mut |tx, source_id| {
+        self.import_prepared_then(&shown, ENDPOINT_SOURCE_KIND, &ep.name, &ep.base_url, page, &opts, &mut |tx, source_id| {
             if source_id != id {
                 return Err(Error::Database(format!("endpoint {id} wrote through source {source_id}")));
             }

@@ -192,24 +192,23 @@ impl Vault {
         self.import_source(shown, source_kind, source_name, source_uri, source, total_bytes, opts, progress, before_commit)
     }
 
-    /// [`Vault::import_reader_then`] for resources that arrived already parsed (a sync page:
-    /// the HTTP body was parsed once, to check the page), so they are not written out as NDJSON
-    /// and parsed again. Each is checked as an NDJSON line is (`Position::Line`, from 1),
-    /// including the size limit of one resource. `opts.person` must be set (no prescan).
+    /// [`Vault::import_reader_then`] for resources that arrived already parsed and were
+    /// prepared beforehand ([`PreparedPage`]: a sync page). Only the database work happens here,
+    /// on this thread. `opts.person` must be set (no prescan).
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn import_values_then(
+    pub(crate) fn import_prepared_then(
         &mut self,
         shown: &str,
         source_kind: &str,
         source_name: &str,
         source_uri: &str,
-        values: Vec<Value>,
+        page: PreparedPage,
         opts: &ImportOptions,
         before_commit: &mut dyn FnMut(&Transaction<'_>, i64) -> Result<()>,
     ) -> Result<ImportReport> {
-        debug_assert!(opts.person.is_some(), "values are imported into a named person's record");
-        let n = values.len() as u64;
-        self.import_source::<std::io::Empty>(shown, source_kind, source_name, source_uri, Source::Values(Some(values)), n, opts, &mut |_| {}, before_commit)
+        debug_assert!(opts.person.is_some(), "a page is imported into a named person's record");
+        let n = page.len() as u64;
+        self.import_source::<std::io::Empty>(shown, source_kind, source_name, source_uri, Source::Prepared(Some(page)), n, opts, &mut |_| {}, before_commit)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -281,7 +280,7 @@ impl Vault {
             };
             let mut last_progress = 0u64;
             let counter = source.counter();
-            let result = read_prepared(source.reader(), |prepared| {
+            let mut on_item = |prepared: &Prepared| {
                 pass.item(prepared)?;
                 let n = pass.report.resources;
                 if n - last_progress >= 500 {
@@ -290,7 +289,11 @@ impl Vault {
                     progress(&ImportProgress { bytes_read, total_bytes, resources: n });
                 }
                 Ok(())
-            });
+            };
+            let result = match &mut source {
+                Source::Prepared(page) => store_prepared(page.take().unwrap_or(PreparedPage(Ok(Vec::new()))), &mut on_item),
+                _ => read_prepared(source.reader(), &mut on_item),
+            };
             match result {
                 Ok(summary) => {
                     report.skipped = summary.skipped;
@@ -312,7 +315,7 @@ impl Vault {
                     drop(tx);
                     prescanned = true;
                     let Source::Stream { input, hint, .. } = &mut source else {
-                        unreachable!("values come with their person: no prescan");
+                        unreachable!("a prepared page comes with its person: no prescan");
                     };
                     input.seek(std::io::SeekFrom::Start(0)).map_err(|e| fail(format!("could not read it ({})", io_reason(&e))))?;
                     ctx = match self.prescan(input, *hint, shown)? {
@@ -538,6 +541,55 @@ fn prepare(mut item: Item) -> Prepared {
     Prepared { item, ix, code_keys, id_keys, tokens, text, packed, hash, sref, ref_key, version_id, last_updated }
 }
 
+/// A page of resources that arrived already parsed (a sync page), checked as NDJSON lines are
+/// (`Position::Line`, from 1) and prepared for storing — parsing, indexing, hashing and
+/// compressing — on the thread that calls [`PreparedPage::new`], away from the vault. The sync
+/// does this on its fetching thread, so a page's commit does only the database work, and each
+/// resource's JSON is freed by the thread that parsed it. IO-free.
+pub struct PreparedPage(std::result::Result<Vec<Prepared>, ReadError>);
+
+impl PreparedPage {
+    /// Prepares `values`; the first one that is not a FHIR resource makes the whole page an
+    /// error (reported, as for an NDJSON file, when the page is committed: nothing is stored).
+    pub fn new(values: Vec<Value>) -> PreparedPage {
+        let mut out = Vec::with_capacity(values.len());
+        for (i, value) in values.into_iter().enumerate() {
+            match reader::item_from_value(value, Position::Line(i as u64 + 1)) {
+                Ok(item) => out.push(prepare(item)),
+                Err(e) => return PreparedPage(Err(e)),
+            }
+        }
+        PreparedPage(Ok(out))
+    }
+
+    /// Resources on the page (0 for a page that is an error).
+    pub fn len(&self) -> usize {
+        self.0.as_ref().map_or(0, Vec::len)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// No resources, and not an error: only the cursor is stored.
+    pub(crate) fn is_empty_and_valid(&self) -> bool {
+        matches!(&self.0, Ok(v) if v.is_empty())
+    }
+}
+
+/// Stores the resources of a [`PreparedPage`] on this thread, as [`read_prepared`] stores those
+/// it reads.
+fn store_prepared<F>(page: PreparedPage, mut handle: F) -> std::result::Result<reader::Summary, Failure<Stop>>
+where
+    F: FnMut(&Prepared) -> std::result::Result<(), Stop>,
+{
+    let items = page.0.map_err(Failure::Read)?;
+    for p in &items {
+        handle(p).map_err(Failure::Handler)?;
+    }
+    Ok(reader::Summary { kind: reader::InputKind::Ndjson, resources: items.len() as u64, skipped: 0 })
+}
+
 /// Reads and prepares resources on a second thread while `handle` stores them on this one:
 /// parsing, indexing and hashing take about as long as the database work, and run beside it.
 /// When `handle` fails, the reader stops at its next batch.
@@ -608,15 +660,15 @@ where
 enum Source<R> {
     /// A file or page, read (and re-read for a prescan) from the start.
     Stream { input: Counted<R>, hint: FormatHint, counter: Arc<AtomicU64> },
-    /// Resources already parsed, checked as NDJSON lines; taken by the one pass.
-    Values(Option<Vec<Value>>),
+    /// Resources already parsed and prepared ([`PreparedPage`]); taken by the one pass.
+    Prepared(Option<PreparedPage>),
 }
 
 impl<R: Read + Seek + Send> Source<R> {
     fn counter(&self) -> Option<Arc<AtomicU64>> {
         match self {
             Source::Stream { counter, .. } => Some(counter.clone()),
-            Source::Values(_) => None,
+            Source::Prepared(_) => None,
         }
     }
 
@@ -625,22 +677,11 @@ impl<R: Read + Seek + Send> Source<R> {
     fn reader(
         &mut self,
     ) -> impl FnOnce(&mut dyn FnMut(Item) -> std::result::Result<(), ()>) -> std::result::Result<reader::Summary, Failure<()>> + Send + '_ {
-        let (stream, values) = match self {
-            Source::Stream { input, hint, .. } => (Some((input, *hint)), None),
-            Source::Values(v) => (None, Some(v.take().unwrap_or_default())),
+        let (input, hint) = match self {
+            Source::Stream { input, hint, .. } => (input, *hint),
+            Source::Prepared(_) => unreachable!("a prepared page is stored without a reader"),
         };
-        move |handle: &mut dyn FnMut(Item) -> std::result::Result<(), ()>| match (stream, values) {
-            (Some((input, hint)), _) => reader::read(input, hint, handle),
-            (None, values) => {
-                let mut resources = 0u64;
-                for (i, value) in values.unwrap_or_default().into_iter().enumerate() {
-                    let item = reader::item_from_value(value, Position::Line(i as u64 + 1))?;
-                    handle(item).map_err(Failure::Handler)?;
-                    resources += 1;
-                }
-                Ok(reader::Summary { kind: reader::InputKind::Ndjson, resources, skipped: 0 })
-            }
-        }
+        move |handle: &mut dyn FnMut(Item) -> std::result::Result<(), ()>| reader::read(input, hint, handle)
     }
 }
 

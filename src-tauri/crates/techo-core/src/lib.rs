@@ -46,7 +46,7 @@ pub use endpoints::{
 };
 pub use error::{Error, Result};
 pub use export::ExportFormat;
-pub use import::{ImportOptions, ImportProgress, ImportReport};
+pub use import::{ImportOptions, ImportProgress, ImportReport, PreparedPage};
 pub use keys::KdfParams;
 pub use labs::{lab_value, LabTest, LabValue, OBSERVATION_CATEGORY};
 pub use keystore::{KeyStore, MemoryKeyring, NoKeyring, OsKeyring};

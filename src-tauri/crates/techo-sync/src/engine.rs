@@ -14,8 +14,9 @@
 //!   sign-in" (what was pulled stays). Retries of transient failures: [`crate::http`].
 //! - One thread per endpoint; a failing endpoint never stops the others; requests per host are
 //!   bounded ([`crate::http::HttpOptions::per_host`]).
-//! - Pages are pipelined: page k+1 is fetched and checked while page k is committed (one
-//!   commit at a time, in page order), so the server's time and the vault's overlap.
+//! - Pages are pipelined: page k+1 is fetched, checked and prepared for storing (parsed,
+//!   indexed, hashed) while page k is committed (one commit at a time, in page order), so the
+//!   server's time, the preparation and the database work overlap.
 
 use crate::error::{Result, SyncError};
 use crate::http::{Fetched, Http, HttpOptions};
@@ -347,7 +348,7 @@ impl<V: VaultAccess> Session<'_, V> {
         };
         let mut pass_max = if cursor.next_url.is_some() { cursor.pass_max.clone() } else { None };
         // Pages are pipelined: while page k is committed (on a helper thread), page k+1 is
-        // fetched and checked here, so the server's time and the vault's overlap instead of
+        // fetched, checked and prepared here, so the server's time and the vault's overlap instead of
         // adding up. Commits stay in page order, each with its own cursor, and page k+1 is
         // committed only after page k's commit has returned: a sync stopped anywhere still
         // resumes after the last stored page. (A token refresh during a fetch waits for the
@@ -366,9 +367,15 @@ impl<V: VaultAccess> Session<'_, V> {
                 Ok(())
             };
             loop {
-                let fetched = self.fetch(&url).and_then(|bundle| read_page(&self.ep.name, bundle, rtype, patient));
+                // fetched, checked and prepared for storing (parsing, indexing, hashing:
+                // techo_core::PreparedPage) while the previous page is committed; the resources'
+                // JSON is freed here, by the thread that parsed it
+                let fetched = self.fetch(&url).and_then(|bundle| read_page(&self.ep.name, bundle, rtype, patient)).map(|mut page| {
+                    let prepared = techo_core::PreparedPage::new(std::mem::take(&mut page.resources));
+                    (page, prepared)
+                });
                 settle(&mut in_flight, tr, report)?;
-                let page = fetched?;
+                let (page, prepared) = fetched?;
                 let next = match page.next.as_deref() {
                     None => None,
                     Some(n) => match url::Url::parse(n).or_else(|_| url.join(n)) {
@@ -377,7 +384,7 @@ impl<V: VaultAccess> Session<'_, V> {
                             let origin = n.origin().ascii_serialization();
                             // Keep this page; the next sync starts the pass again from `since`.
                             let c = SyncCursor { since: cursor.since.clone(), next_url: None, pass_max: None };
-                            store(vault, ep_id, rtype, page, c)?.tally(tr, report);
+                            commit_prepared(vault, ep_id, rtype, prepared, page.received, page.refused, c)?.tally(tr, report);
                             return Err(SyncError::ForeignLink { endpoint: self.ep.name.clone(), origin });
                         }
                         Err(_) => return Err(SyncError::Garbage { endpoint: self.ep.name.clone(), what: "a next-page link that is not a URL".into() }),
@@ -390,11 +397,12 @@ impl<V: VaultAccess> Session<'_, V> {
                 };
                 match next {
                     Some(n) => {
-                        in_flight = Some(s.spawn(move || store(vault, ep_id, rtype, page, new_cursor)));
+                        let (received, refused) = (page.received, page.refused);
+                        in_flight = Some(s.spawn(move || commit_prepared(vault, ep_id, rtype, prepared, received, refused, new_cursor)));
                         url = n;
                     }
                     None => {
-                        store(vault, ep_id, rtype, page, new_cursor)?.tally(tr, report);
+                        commit_prepared(vault, ep_id, rtype, prepared, page.received, page.refused, new_cursor)?.tally(tr, report);
                         progress(&Progress { endpoint_id: ep_id, endpoint: self.ep.name.clone(), rtype: rtype.to_owned(), pages: tr.pages, received: tr.received });
                         return Ok(());
                     }
@@ -426,10 +434,18 @@ impl Stored {
     }
 }
 
-/// Commits a checked page with its cursor, in one transaction.
-fn store<V: VaultAccess>(vault: &V, ep_id: i64, rtype: &str, page: Page, cursor: SyncCursor) -> Result<Stored> {
-    let import = vault.with(|v| v.commit_sync_page_resources(ep_id, rtype, page.resources, &cursor))??;
-    Ok(Stored { import, received: page.received, refused: page.refused })
+/// Commits a checked, prepared page with its cursor, in one transaction (the database work only).
+fn commit_prepared<V: VaultAccess>(
+    vault: &V,
+    ep_id: i64,
+    rtype: &str,
+    prepared: techo_core::PreparedPage,
+    received: u64,
+    refused: Vec<String>,
+    cursor: SyncCursor,
+) -> Result<Stored> {
+    let import = vault.with(|v| v.commit_sync_page_prepared(ep_id, rtype, prepared, &cursor))??;
+    Ok(Stored { import, received, refused })
 }
 
 /// The cursor and report key of a pass over `Patient/{id}/$everything`.
