@@ -37,7 +37,7 @@ impl Store {
 
     pub fn label(self) -> &'static str {
         match self {
-            Store::Plain => "plaintext SQLite, rollback journal (the baseline, in-process)",
+            Store::Plain => "plaintext SQLite, rollback journal (the baseline's load, through the library)",
             Store::Encrypted => "+ SQLCipher (Techo's page size)",
             Store::EncryptedWal => "+ WAL, synchronous=FULL, Techo's cache (the required storage)",
         }
