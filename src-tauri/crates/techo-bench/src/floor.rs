@@ -5,7 +5,7 @@
 //! SQLCipher Techo uses, one step of the vault's set-up at a time:
 //!
 //! - [`Store::Plain`]: a plaintext SQLite file, rollback journal, `synchronous=FULL` (the
-//!   defaults of the `sqlite3` CLI baseline, in-process: a check that the two agree);
+//!   defaults of the `sqlite3` CLI baseline, through the library: a check that the two agree);
 //! - [`Store::Encrypted`]: the same with SQLCipher 4 and Techo's page size (a raw key: no KDF);
 //! - [`Store::EncryptedWal`]: and WAL with `synchronous=FULL` and Techo's cache size — the
 //!   storage the foundation issue asks for, holding the text alone.
