@@ -724,6 +724,15 @@ pub fn render(r: &mut String, o: &Opts, res: &std::result::Result<Option<SyncRes
         None => format!("Bottleneck: unknown (no /proc to read the server's CPU); Techo was busy {:.0}% of the wall time.", client * 100.0),
     };
     let _ = writeln!(r, "{bottleneck}\n");
+    let per_resource = secs(s.first.run.cpu) / s.expected.max(1) as f64;
+    let _ = writeln!(
+        r,
+        "Techo's sync used {:.0} µs of CPU per resource (its unlock and process start included), so its CPU stays under {:.0}% of the wall time with any server that delivers fewer than {:.0} resources/s; this peer delivered {:.0}.\n",
+        per_resource * 1e6,
+        GOAL_CPU_SHARE * 100.0,
+        GOAL_CPU_SHARE / per_resource,
+        base_rate
+    );
     if let Some((_, p)) = s.floors.iter().find(|(st, _)| *st == Store::Plain) {
         let _ = writeln!(
             r,
