@@ -53,6 +53,7 @@ struct Opts {
     big: usize,
     big_persons: usize,
     runs: usize,
+    import_runs: usize,
     warmup: usize,
     seed: u64,
     techo: PathBuf,
@@ -69,7 +70,7 @@ struct Opts {
 }
 
 const USAGE: &str = "usage: techo-bench [--resources N] [--big N] [--big-persons N] [--rss-factor F] [--runs N]
-                   [--warmup N] [--seed N] [--techo PATH] [--sqlite3 PATH] [--work DIR] [--report FILE]
+                   [--import-runs N] [--warmup N] [--seed N] [--techo PATH] [--sqlite3 PATH] [--work DIR] [--report FILE]
                    [--keep] [--reuse-big] [--csv-rows N] [--sync-resources N] [--sync-page-size N]
                    [--node PATH] [--peers DIR]
   --resources N    size of the import record, one person, one Bundle (default 100000)
@@ -77,6 +78,8 @@ const USAGE: &str = "usage: techo-bench [--resources N] [--big N] [--big-persons
   --big N          size of the query vault (default 1000000; 0 = skip the query part)
   --big-persons N  persons in the query vault (default 1: the hardest timeline)
   --runs N         timed runs per query (default 50), after --warmup N runs (default 5)
+  --import-runs N  rounds of Techo import, sqlite3 baseline and floors for each import record; each
+                   figure is the median of its rounds (default 3)
   --techo PATH     the techo CLI (default: `techo` beside this binary)
   --work DIR       scratch folder (default target/bench/work; emptied unless --keep)
   --report FILE    the Markdown report (default target/bench/report.md)
@@ -84,7 +87,7 @@ const USAGE: &str = "usage: techo-bench [--resources N] [--big N] [--big-persons
   --csv-rows N     rows of the home blood-pressure CSV imported by `techo vitals import` (default 10000; 0 = skip)
   --sync-resources N  resources `techo sync` pulls from a loopback FHIR peer (Medplum under node; default
                    50000; 0 = skip); needs node ≥ 20.19 and `npm ci` in tests/peers
-  --sync-page-size N  `techo sync --page-size` and the baseline's `_count` (default 200, Techo's default)
+  --sync-page-size N  `techo sync --page-size` and the baseline's `_count` (default 500, Techo's default)
   --node PATH      the node binary for the peer (default `node`)
   --peers DIR      the folder of fhir-server.mjs and its node_modules (default tests/peers)";
 
@@ -97,6 +100,7 @@ fn parse_opts() -> Result<Opts> {
         big: 1_000_000,
         big_persons: 1,
         runs: 50,
+        import_runs: 3,
         warmup: 5,
         seed: 20_251_101,
         techo: exe_dir.join("techo"),
@@ -123,6 +127,7 @@ fn parse_opts() -> Result<Opts> {
             "--big" => o.big = v()?.parse()?,
             "--big-persons" => o.big_persons = v()?.parse::<usize>()?.max(1),
             "--runs" => o.runs = v()?.parse::<usize>()?.max(1),
+            "--import-runs" => o.import_runs = v()?.parse::<usize>()?.max(1),
             "--warmup" => o.warmup = v()?.parse()?,
             "--seed" => o.seed = v()?.parse()?,
             "--techo" => o.techo = v()?.into(),
@@ -346,10 +351,14 @@ struct ImportResult {
     init: Duration,
     unlock: Duration,
     load_before: f64,
+    /// The median round (peak RSS: the highest of all rounds).
     import: Run,
+    /// Every round's wall time, in order.
+    import_walls: Vec<Duration>,
     stored: Option<u64>,
     vault_bytes: u64,
     baseline: Option<(Run, u64)>,
+    baseline_walls: Vec<Duration>,
     baseline_err: Option<String>,
     /// The storage floors (with the baseline only): the same load, in-process, one step of
     /// the vault's set-up at a time.
@@ -369,64 +378,105 @@ impl ImportResult {
     }
 }
 
+/// The run of median wall time; its peak RSS is the highest of all (the goal's conservative
+/// reading). `runs` is not empty.
+fn median_run(mut runs: Vec<Run>) -> Run {
+    let max_rss_kb = runs.iter().map(|r| r.max_rss_kb).max().unwrap_or(0);
+    runs.sort_by_key(|r| r.wall);
+    let mid = runs.swap_remove(runs.len() / 2);
+    Run { max_rss_kb, ..mid }
+}
+
+/// The Techo import of `file` into a new vault; with `with_baseline`, `o.import_runs` rounds,
+/// each a Techo import (a new vault each time), the sqlite3 baseline and the floors, one after
+/// the other, and each figure is the median of its rounds (the walls of every round are kept
+/// for the report). Returns the last round's vault.
 fn import_once(o: &Opts, techo: &Techo, label: &str, file: &Path, resources: u64, with_baseline: bool) -> Result<(ImportResult, PathBuf)> {
     let vault = o.work.join(format!("vault-{label}"));
-    let _ = fs::remove_dir_all(&vault);
     let logs = o.work.join("logs");
     fs::create_dir_all(&logs)?;
     let stdin = format!("{PASSPHRASE}\n");
-    say(format!("[{label}] techo init"));
-    let init = run_measured(&mut techo.init(&vault), &stdin, &logs.join(format!("{label}-init.log")))?;
-    say(format!("[{label}] techo unlock (Argon2id cost alone)"));
-    let unlock = run_measured(&mut techo.unlock(&vault), &stdin, &logs.join(format!("{label}-unlock.log")))?;
-    say(format!("[{label}] techo import of {resources} resources ({})", human_bytes(fs::metadata(file)?.len())));
-    let load_before = loadavg();
-    let import = run_measured(&mut techo.import(&vault, file), &stdin, &logs.join(format!("{label}-import.log")))?;
-    say(format!("[{label}]   {:.2} s (CPU {:.2} s), peak RSS {:.1} MiB", secs(import.wall), secs(import.cpu), mb(import.max_rss_kb)));
-    let stored = open_vault(&vault).and_then(|v| v.stats().map_err(|e| anyhow!("{e}"))).map(|s| s.resources).ok();
-    let vault_bytes = dir_size(&vault);
-    let mut res = ImportResult {
-        label: label.to_string(),
-        resources,
-        file_bytes: fs::metadata(file)?.len(),
-        init: init.wall,
-        unlock: unlock.wall,
-        load_before,
-        import,
-        stored,
-        vault_bytes,
-        baseline: None,
-        baseline_err: None,
-        floors: Vec::new(),
-        floor_err: None,
-    };
-    if with_baseline {
-        say(format!("[{label}] baseline: sqlite3 json_each load"));
+    let rounds = if with_baseline { o.import_runs } else { 1 };
+    let (mut imports, mut baselines, mut floors) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut init, mut unlock, mut load_before) = (Duration::ZERO, Duration::ZERO, 0.0);
+    let (mut baseline_err, mut floor_err, mut baseline_rows) = (None, None, 0);
+    for round in 1..=rounds {
+        let _ = fs::remove_dir_all(&vault);
+        let tag = if rounds > 1 { format!(" (round {round} of {rounds})") } else { String::new() };
+        say(format!("[{label}] techo init{tag}"));
+        let i = run_measured(&mut techo.init(&vault), &stdin, &logs.join(format!("{label}-init.log")))?;
+        if round == 1 {
+            init = i.wall;
+            say(format!("[{label}] techo unlock (Argon2id cost alone)"));
+            unlock = run_measured(&mut techo.unlock(&vault), &stdin, &logs.join(format!("{label}-unlock.log")))?.wall;
+            load_before = loadavg();
+        }
+        say(format!("[{label}] techo import of {resources} resources ({}){tag}", human_bytes(fs::metadata(file)?.len())));
+        let import = run_measured(&mut techo.import(&vault, file), &stdin, &logs.join(format!("{label}-import.log")))?;
+        say(format!("[{label}]   {:.2} s (CPU {:.2} s), peak RSS {:.1} MiB", secs(import.wall), secs(import.cpu), mb(import.max_rss_kb)));
+        imports.push(import);
+        if !with_baseline {
+            continue;
+        }
+        say(format!("[{label}] baseline: sqlite3 json_each load{tag}"));
         match baseline(o, label, file) {
-            Ok(b) => {
-                say(format!("[{label}]   {:.2} s, peak RSS {:.1} MiB", secs(b.0.wall), mb(b.0.max_rss_kb)));
-                res.baseline = Some(b);
+            Ok((b, rows)) => {
+                say(format!("[{label}]   {:.2} s, peak RSS {:.1} MiB", secs(b.wall), mb(b.max_rss_kb)));
+                baselines.push(b);
+                baseline_rows = rows;
             }
             Err(e) => {
                 say(format!("[{label}]   baseline failed: {e:#}"));
-                res.baseline_err = Some(format!("{e:#}"));
+                baseline_err = Some(format!("{e:#}"));
             }
         }
-        for store in floor::Store::ALL {
-            say(format!("[{label}] floor: {}", store.label()));
+        for (k, store) in floor::Store::ALL.into_iter().enumerate() {
+            say(format!("[{label}] floor: {}{tag}", store.label()));
             match floor::import_floor(file, &o.work.join(format!("floor-{label}.db")), store, &logs.join(format!("{label}-floor.log"))) {
                 Ok(f) => {
                     say(format!("[{label}]   {:.2} s", secs(f.run.wall)));
-                    res.floors.push(f);
+                    if floors.len() <= k {
+                        floors.push(Vec::new());
+                    }
+                    floors[k].push(f);
                 }
                 Err(e) => {
                     say(format!("[{label}]   floor failed: {e:#}"));
-                    res.floor_err = Some(format!("{e:#}"));
+                    floor_err = Some(format!("{e:#}"));
                     break;
                 }
             }
         }
     }
+    let stored = open_vault(&vault).and_then(|v| v.stats().map_err(|e| anyhow!("{e}"))).map(|s| s.resources).ok();
+    let import_walls = imports.iter().map(|r| r.wall).collect();
+    let baseline_walls = baselines.iter().map(|r| r.wall).collect();
+    let res = ImportResult {
+        label: label.to_string(),
+        resources,
+        file_bytes: fs::metadata(file)?.len(),
+        init,
+        unlock,
+        load_before,
+        import: median_run(imports),
+        import_walls,
+        stored,
+        vault_bytes: dir_size(&vault),
+        baseline: (!baselines.is_empty()).then(|| (median_run(baselines), baseline_rows)),
+        baseline_walls,
+        baseline_err,
+        floors: floors
+            .into_iter()
+            .filter(|runs| !runs.is_empty())
+            .map(|mut runs| {
+                let store = runs[0].store;
+                let (rows, bytes) = (runs[0].rows, runs[0].bytes);
+                let run = median_run(runs.drain(..).map(|f| f.run).collect());
+                floor::ImportFloor { store, run, rows, bytes }
+            })
+            .collect(),
+        floor_err,
+    };
     Ok((res, vault))
 }
 
@@ -639,7 +689,7 @@ fn render(
     let _ = writeln!(r, "Synthetic records from techo-gen (Japanese, multi-facility, JP Core codes). Times are wall clock; RSS is the child's peak resident set (wait4 ru_maxrss).\n");
 
     let _ = writeln!(r, "## (a, b) Import throughput: Techo vs a plain sqlite3 load\n");
-    let _ = writeln!(r, "One person, one Bundle. Techo = `techo import` into a new encrypted (SQLCipher), indexed vault, as a child process; its time includes one Argon2id unlock (measured alone as `techo unlock`). Baseline = the `sqlite3` CLI, one plaintext table, `INSERT … SELECT json_extract(value,'$.resource') FROM json_each(readfile(FILE),'$.entry')` in one transaction.\n");
+    let _ = writeln!(r, "One person, one Bundle. Techo = `techo import` into a new encrypted (SQLCipher), indexed vault, as a child process; its time includes one Argon2id unlock (measured alone as `techo unlock`). Baseline = the `sqlite3` CLI, one plaintext table, `INSERT … SELECT json_extract(value,'$.resource') FROM json_each(readfile(FILE),'$.entry')` in one transaction. Each record is measured in {} rounds (Techo import into a new vault, baseline, floors, in turn); every figure is the median of its rounds, and each round's time is listed below the table.\n", o.import_runs);
     let _ = writeln!(r, "| record | file | Techo import | Techo res/s | Techo res/s w/o unlock | unlock | baseline | baseline res/s | Techo/baseline | goal ≥ {GOAL_RATIO} |");
     let _ = writeln!(r, "|---|---|---|---|---|---|---|---|---|---|");
     for i in imports {
@@ -685,6 +735,10 @@ fn render(
             i.file_bytes as f64 / i.resources as f64,
             secs(i.init)
         );
+        if i.import_walls.len() > 1 {
+            let list = |w: &[Duration]| w.iter().map(|d| format!("{:.2}", secs(*d))).collect::<Vec<_>>().join(", ");
+            let _ = writeln!(r, "  Rounds: Techo {} s; baseline {} s.", list(&i.import_walls), list(&i.baseline_walls));
+        }
         if let Some(e) = &i.baseline_err {
             let _ = writeln!(r, "  baseline failed: `{e}`");
         }
@@ -776,7 +830,7 @@ fn render_floors(r: &mut String, imports: &[ImportResult]) {
     for i in imports.iter().filter(|i| !i.floors.is_empty() || i.floor_err.is_some()) {
         let Some(base) = i.base_rate() else { continue };
         let _ = writeln!(r, "\n### (a′) Where the time goes: the required storage alone, {} resources\n", i.resources);
-        let _ = writeln!(r, "The same file loaded the baseline's way (`json_each` over the Bundle's text, one table of resource text, one transaction) by a child process (`techo-bench --floor-import`) through the bundled SQLCipher Techo uses, adding one requirement of the vault at a time. No parsing, checking, indexes, full text, provenance or de-duplication: what the storage costs by itself. Time = reading the file, loading, committing and closing (a WAL is checkpointed on close, as in `techo import`). A raw key: no KDF.\n");
+        let _ = writeln!(r, "The same file loaded the baseline's way (`json_each` over the Bundle's text, one table of resource text, one transaction) by a child process (`techo-bench --floor-import`) through the bundled SQLCipher Techo uses, adding one requirement of the vault at a time. No parsing, checking, indexes, full text, provenance or de-duplication: what the storage costs by itself. Time = reading the file, loading, committing and closing (a WAL is checkpointed on close, as in `techo import`). A raw key: no KDF. Medians of the rounds, as above.\n");
         let _ = writeln!(r, "| storage | time | res/s | CPU | peak RSS | file size | vs sqlite3 baseline (goal for Techo ≥ {GOAL_RATIO}) |");
         let _ = writeln!(r, "|---|---|---|---|---|---|---|");
         if let Some((b, _)) = &i.baseline {
