@@ -853,4 +853,38 @@ mod pipeline_tests {
         assert!(c.next_url.is_none() && c.since.is_some(), "the pass ended with its cursor");
         let _ = &mut v;
     }
+
+    /// The app locks the vault (auto-lock) in the middle of a pipelined sync: the sync stops
+    /// with the vault's error, the pages committed before stay with their cursor, and the page
+    /// fetched meanwhile is not stored.
+    #[test]
+    fn a_vault_locked_mid_sync_stops_it_and_keeps_every_committed_page() {
+        let answered = Arc::new(AtomicUsize::new(0));
+        let base = serve(answered.clone());
+        let tmp = tempfile::tempdir().unwrap();
+        let (mut v, _) = Vault::create(&tmp.path().join("vault"), &SecretString::from("correct horse battery"), None).unwrap();
+        let person = v.add_person("Me", Some("self"), &[]).unwrap();
+        let ep = v
+            .add_endpoint(&NewEndpoint { name: "H".into(), base_url: base, person_id: person, facility: None, patient_id: Some("p1".into()), auth: EndpointAuth::Open })
+            .unwrap();
+        let ep_id = ep.id;
+        let app: Mutex<Option<Vault>> = Mutex::new(Some(v));
+        let taken: Mutex<Option<Vault>> = Mutex::new(None);
+        let http = Http::new(HttpOptions::default()).unwrap();
+        let opts = SyncOptions { types: Some(vec!["Observation".into()]), everything: false, ..SyncOptions::default() };
+        let lock_after_page_3 = |p: &Progress| {
+            if p.pages == 3 {
+                *taken.lock().unwrap() = app.lock().unwrap().take();
+            }
+        };
+        let report = sync_one(&app, &http, ep, &opts, &lock_after_page_3);
+        assert_eq!(report.outcome, RunOutcome::Failed, "{:?}", report.errors);
+        assert_eq!(report.error_codes.first().map(String::as_str), Some(techo_core::Error::Locked.general_code()), "{:?}", report.error_codes);
+        assert_eq!(report.types["Observation"].pages, 3);
+        let v = taken.lock().unwrap().take().expect("the vault was locked after page 3");
+        assert_eq!(v.stats().unwrap().resources, (3 * PER_PAGE) as u64, "exactly the three committed pages");
+        let c = v.sync_cursor(ep_id, "Observation").unwrap();
+        assert!(c.next_url.as_deref().is_some_and(|u| u.ends_with("page=3")), "the cursor points at the first page not stored: {:?}", c.next_url);
+        assert!(answered.load(Ordering::SeqCst) <= 5, "at most the page after the lock was fetched");
+    }
 }
