@@ -805,6 +805,19 @@ mod pipeline_tests {
         base
     }
 
+    /// The server, a new vault and an open endpoint on it for patient p1. Keep the folder alive.
+    fn setup() -> (Arc<AtomicUsize>, tempfile::TempDir, Vault, techo_core::Endpoint) {
+        let answered = Arc::new(AtomicUsize::new(0));
+        let base = serve(answered.clone());
+        let tmp = tempfile::tempdir().unwrap();
+        let (mut v, _) = Vault::create(&tmp.path().join("vault"), &SecretString::from("correct horse battery"), None).unwrap();
+        let person = v.add_person("Me", Some("self"), &[]).unwrap();
+        let ep = v
+            .add_endpoint(&NewEndpoint { name: "H".into(), base_url: base, person_id: person, facility: None, patient_id: Some("p1".into()), auth: EndpointAuth::Open })
+            .unwrap();
+        (answered, tmp, v, ep)
+    }
+
     /// The vault, slowed down: each step takes 400 ms more, and notes whether the server
     /// answered a request meanwhile.
     struct SlowVault {
@@ -826,14 +839,7 @@ mod pipeline_tests {
 
     #[test]
     fn the_next_page_is_fetched_while_a_page_is_committed_and_every_page_is_stored_once() {
-        let answered = Arc::new(AtomicUsize::new(0));
-        let base = serve(answered.clone());
-        let tmp = tempfile::tempdir().unwrap();
-        let (mut v, _) = Vault::create(&tmp.path().join("vault"), &SecretString::from("correct horse battery"), None).unwrap();
-        let person = v.add_person("Me", Some("self"), &[]).unwrap();
-        let ep = v
-            .add_endpoint(&NewEndpoint { name: "H".into(), base_url: base, person_id: person, facility: None, patient_id: Some("p1".into()), auth: EndpointAuth::Open })
-            .unwrap();
+        let (answered, _tmp, v, ep) = setup();
         let vault = SlowVault { inner: Mutex::new(v), answered: answered.clone(), steps: Mutex::new(Vec::new()) };
         let http = Http::new(HttpOptions::default()).unwrap();
         let opts = SyncOptions { types: Some(vec!["Observation".into()]), everything: false, ..SyncOptions::default() };
@@ -859,14 +865,7 @@ mod pipeline_tests {
     /// fetched meanwhile is not stored.
     #[test]
     fn a_vault_locked_mid_sync_stops_it_and_keeps_every_committed_page() {
-        let answered = Arc::new(AtomicUsize::new(0));
-        let base = serve(answered.clone());
-        let tmp = tempfile::tempdir().unwrap();
-        let (mut v, _) = Vault::create(&tmp.path().join("vault"), &SecretString::from("correct horse battery"), None).unwrap();
-        let person = v.add_person("Me", Some("self"), &[]).unwrap();
-        let ep = v
-            .add_endpoint(&NewEndpoint { name: "H".into(), base_url: base, person_id: person, facility: None, patient_id: Some("p1".into()), auth: EndpointAuth::Open })
-            .unwrap();
+        let (answered, _tmp, v, ep) = setup();
         let ep_id = ep.id;
         let app: Mutex<Option<Vault>> = Mutex::new(Some(v));
         let taken: Mutex<Option<Vault>> = Mutex::new(None);
